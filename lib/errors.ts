@@ -1,0 +1,65 @@
+/**
+ * Error codes are stable: the importer's JSON summary and the exporter's images.json carry them,
+ * and operators grep logs for them.
+ */
+export type ErrorCode =
+  | 'ARCHIVE_CORRUPT'
+  | 'AUTH_DENIED'
+  | 'BAD_INPUT'
+  | 'CHECKSUM_MISMATCH'
+  | 'COMMAND_FAILED'
+  | 'DIGEST_MISMATCH'
+  | 'DISK_FULL'
+  | 'NETWORK'
+  | 'NOT_FOUND'
+  | 'PLATFORM_MISSING'
+  | 'REFERENCE_INVALID'
+  | 'RUNTIME_UNREACHABLE'
+  | 'TIMEOUT'
+  | 'TOOL_MISSING'
+  | 'UNSUPPORTED';
+
+/** Base of every error airlock expects; anything else is a bug and keeps its stack trace. */
+export class AirlockError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'AirlockError';
+    this.code = code;
+  }
+}
+
+export const isAirlockError = (error: unknown): error is AirlockError => error instanceof AirlockError;
+
+/** One line for a person: the message of an expected error, the stack of a bug. */
+export const describeError = (error: unknown): string => {
+  if (isAirlockError(error)) return error.message;
+  if (error instanceof Error) return error.stack ?? error.message;
+  return String(error);
+};
+
+/** Maps Node's system errors to the codes above, so callers see one vocabulary. */
+export const codeOfSystemError = (error: unknown): ErrorCode | undefined => {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'DISK_FULL';
+    case 'ENOENT':
+      return 'NOT_FOUND';
+    case 'ECONNRESET':
+    case 'ECONNREFUSED':
+    case 'EPIPE':
+    case 'ETIMEDOUT':
+    case 'EAI_AGAIN':
+    case 'ENOTFOUND':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'NETWORK';
+    default:
+      return undefined;
+  }
+};
