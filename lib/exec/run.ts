@@ -10,8 +10,18 @@ export class CommandError extends AirlockError {
   readonly exitCode: number | undefined;
   readonly stderr: string;
 
-  constructor(command: string, exitCode: number | undefined, stderr: string, reason: string, options?: ErrorOptions) {
-    super(exitCode === undefined && reason.includes('ENOENT') ? 'TOOL_MISSING' : 'COMMAND_FAILED', reason, options);
+  constructor(
+    command: string,
+    exitCode: number | undefined,
+    stderr: string,
+    reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      exitCode === undefined && reason.includes('ENOENT') ? 'TOOL_MISSING' : 'COMMAND_FAILED',
+      reason,
+      options,
+    );
     this.name = 'CommandError';
     this.command = command;
     this.exitCode = exitCode;
@@ -52,7 +62,11 @@ const toExecaOptions = (options: RunOptions): Options => ({
 });
 
 /** Runs a command to completion and returns its output, or throws a CommandError. */
-export const run = async (file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> => {
+export const run = async (
+  file: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<RunResult> => {
   const command = [file, ...args].join(' ');
   try {
     const result = await execa(file, args, { ...toExecaOptions(options), all: false });
@@ -63,7 +77,11 @@ export const run = async (file: string, args: readonly string[], options: RunOpt
 };
 
 /** Starts a command and hands back execa's subprocess, for callers that stream into stdin or out of stdout. */
-export const spawn = (file: string, args: readonly string[], options: RunOptions & { stdin?: 'pipe' } = {}): ResultPromise =>
+export const spawn = (
+  file: string,
+  args: readonly string[],
+  options: RunOptions & { stdin?: 'pipe' } = {},
+): ResultPromise =>
   execa(file, args, { ...toExecaOptions(options), ...(options.stdin ? { stdin: options.stdin } : {}) });
 
 export const toCommandError = (command: string, error: unknown): CommandError => {

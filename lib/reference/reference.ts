@@ -13,10 +13,10 @@ export interface ImageReference {
   digest?: string;
 }
 
-export class ReferenceError extends AirlockError {
+export class InvalidReferenceError extends AirlockError {
   constructor(reference: string, reason: string) {
     super('REFERENCE_INVALID', `${JSON.stringify(reference)}: not a valid image reference: ${reason}`);
-    this.name = 'ReferenceError';
+    this.name = 'InvalidReferenceError';
   }
 }
 
@@ -45,8 +45,8 @@ const validDomain = (domain: string): boolean => {
 /** Parses a reference and applies Docker's normalization (docker.io, library/), but not the `latest` default. */
 export const parseReference = (input: string): ImageReference => {
   const text = input.trim();
-  if (text === '') throw new ReferenceError(input, 'empty');
-  if (/\s/.test(text)) throw new ReferenceError(input, 'contains white space');
+  if (text === '') throw new InvalidReferenceError(input, 'empty');
+  if (/\s/.test(text)) throw new InvalidReferenceError(input, 'contains white space');
 
   let remainder = text;
   let digest: string | undefined;
@@ -54,9 +54,9 @@ export const parseReference = (input: string): ImageReference => {
   if (at !== -1) {
     digest = remainder.slice(at + 1);
     remainder = remainder.slice(0, at);
-    if (!DIGEST.test(digest)) throw new ReferenceError(input, `bad digest ${JSON.stringify(digest)}`);
+    if (!DIGEST.test(digest)) throw new InvalidReferenceError(input, `bad digest ${JSON.stringify(digest)}`);
     if (digest.startsWith('sha256:') && !SHA256_DIGEST.test(digest)) {
-      throw new ReferenceError(input, 'a sha256 digest has 64 lowercase hex characters');
+      throw new InvalidReferenceError(input, 'a sha256 digest has 64 lowercase hex characters');
     }
   }
 
@@ -67,7 +67,7 @@ export const parseReference = (input: string): ImageReference => {
   if (lastColon > lastSlash) {
     tag = remainder.slice(lastColon + 1);
     remainder = remainder.slice(0, lastColon);
-    if (!TAG.test(tag)) throw new ReferenceError(input, `bad tag ${JSON.stringify(tag)}`);
+    if (!TAG.test(tag)) throw new InvalidReferenceError(input, `bad tag ${JSON.stringify(tag)}`);
   }
 
   const slash = remainder.indexOf('/');
@@ -77,17 +77,18 @@ export const parseReference = (input: string): ImageReference => {
     domain = remainder.slice(0, slash);
     path = remainder.slice(slash + 1);
   }
-  if (!validDomain(domain)) throw new ReferenceError(input, `bad registry host ${JSON.stringify(domain)}`);
+  if (!validDomain(domain)) throw new InvalidReferenceError(input, `bad registry host ${JSON.stringify(domain)}`);
   if (LEGACY_DOCKER_HUB.has(domain)) domain = DOCKER_HUB;
-  if (path === '') throw new ReferenceError(input, 'no repository name');
+  if (path === '') throw new InvalidReferenceError(input, 'no repository name');
   for (const component of path.split('/')) {
     if (!PATH_COMPONENT.test(component)) {
       const hint = /[A-Z]/.test(component) ? ' (repository names must be lowercase)' : '';
-      throw new ReferenceError(input, `bad repository path component ${JSON.stringify(component)}${hint}`);
+      throw new InvalidReferenceError(input, `bad repository path component ${JSON.stringify(component)}${hint}`);
     }
   }
   if (domain === DOCKER_HUB && !path.includes('/')) path = `library/${path}`;
-  if (`${domain}/${path}`.length > MAX_NAME_LENGTH) throw new ReferenceError(input, 'name longer than 255 characters');
+  if (`${domain}/${path}`.length > MAX_NAME_LENGTH)
+    throw new InvalidReferenceError(input, 'name longer than 255 characters');
 
   return { domain, path, ...(tag === undefined ? {} : { tag }), ...(digest === undefined ? {} : { digest }) };
 };
@@ -106,7 +107,8 @@ export const withDefaultTag = (reference: ImageReference): ImageReference =>
   reference.tag === undefined && reference.digest === undefined ? { ...reference, tag: 'latest' } : reference;
 
 /** Parses and fully qualifies: `nginx` -> `docker.io/library/nginx:latest`. */
-export const normalizeReference = (input: string): string => formatReference(withDefaultTag(parseReference(input)));
+export const normalizeReference = (input: string): string =>
+  formatReference(withDefaultTag(parseReference(input)));
 
 /**
  * The names an image must carry in a runtime for kubelet to find it as the chart writes it:
@@ -139,7 +141,9 @@ export const pullsByDefault = (reference: ImageReference): boolean =>
 
 /** The archive file name of the original design: `<repository path with / as _>_<tag>`, safe on any filesystem. */
 export const archiveBaseName = (reference: ImageReference): string => {
-  const repository = reference.domain === DOCKER_HUB ? reference.path.replace(/^library\//, '') : repositoryName(reference);
-  const version = reference.tag ?? (reference.digest ? reference.digest.replace(':', '-').slice(0, 19) : 'latest');
+  const repository =
+    reference.domain === DOCKER_HUB ? reference.path.replace(/^library\//, '') : repositoryName(reference);
+  const version =
+    reference.tag ?? (reference.digest ? reference.digest.replace(':', '-').slice(0, 19) : 'latest');
   return `${repository}_${version}`.replace(/[/:]/g, '_').replace(/[^A-Za-z0-9._-]/g, '-');
 };

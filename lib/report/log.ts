@@ -16,7 +16,11 @@ export interface LoggerOptions {
   prefix?: () => string;
 }
 
-export const createLogger = ({ verbose = false, stream = process.stderr, prefix }: LoggerOptions = {}): Logger => {
+export const createLogger = ({
+  verbose = false,
+  stream = process.stderr,
+  prefix,
+}: LoggerOptions = {}): Logger => {
   const write = (level: string, message: string) => {
     const head = prefix ? prefix() : '';
     for (const line of message.split('\n')) stream.write(`${head}${level}${line}\n`);

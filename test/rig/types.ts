@@ -1,3 +1,5 @@
+import type {} from 'vitest';
+
 /**
  * What the rig started, handed from vitest's global setup to every test file through `inject('rig')`.
  * Only plain data: tests reach the components through these addresses.
