@@ -77,13 +77,17 @@ export const parseReference = (input: string): ImageReference => {
     domain = remainder.slice(0, slash);
     path = remainder.slice(slash + 1);
   }
-  if (!validDomain(domain)) throw new InvalidReferenceError(input, `bad registry host ${JSON.stringify(domain)}`);
+  if (!validDomain(domain))
+    throw new InvalidReferenceError(input, `bad registry host ${JSON.stringify(domain)}`);
   if (LEGACY_DOCKER_HUB.has(domain)) domain = DOCKER_HUB;
   if (path === '') throw new InvalidReferenceError(input, 'no repository name');
   for (const component of path.split('/')) {
     if (!PATH_COMPONENT.test(component)) {
       const hint = /[A-Z]/.test(component) ? ' (repository names must be lowercase)' : '';
-      throw new InvalidReferenceError(input, `bad repository path component ${JSON.stringify(component)}${hint}`);
+      throw new InvalidReferenceError(
+        input,
+        `bad repository path component ${JSON.stringify(component)}${hint}`,
+      );
     }
   }
   if (domain === DOCKER_HUB && !path.includes('/')) path = `library/${path}`;

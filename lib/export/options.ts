@@ -1,0 +1,144 @@
+import { existsSync } from 'node:fs';
+import { minimist } from 'zx';
+import { type AirlockConfig, loadConfig } from '../config/index.ts';
+import { AirlockError } from '../errors.ts';
+import type { Platform } from '../oci/index.ts';
+import { parsePlatform } from '../registry/index.ts';
+
+export interface ExportCommandOptions {
+  chart: string;
+  valuesFiles: string[];
+  set: string[];
+  output: string;
+  platforms: Platform[];
+  list: boolean;
+  json: boolean;
+  dryRun: boolean;
+  concurrency: number;
+  verbose: boolean;
+  includeUnrendered: boolean;
+  compression: 'none' | 'gzip';
+  gzipLevel: number;
+  helm?: string;
+  help: boolean;
+  config?: AirlockConfig;
+  configFile?: string;
+}
+
+export const EXPORT_USAGE = `Usage: ./scripts/export-images.ts [options]
+
+Finds every image the chart uses and saves each as an archive that containerd and Docker load.
+
+  --chart DIR             chart to scan (default: helm)
+  -f, --values FILE       values file, as for helm (repeatable)
+  --set KEY=VAL           value override, as for helm (repeatable)
+  --config FILE           config file (default: config.toml when it exists)
+  --output DIR            where archives go (default: images)
+  --platform LIST         OS/ARCH[/VARIANT][,...] to keep from multi-arch images (default: linux/amd64)
+  --list                  print the image list, one reference per line, and exit
+  --json                  machine-readable output on stdout
+  --dry-run               resolve every image in its registry, write nothing
+  --concurrency N         images handled at once (default: 3)
+  --compression none|gzip gzip the whole archive (.tar.gz); layers are already compressed (default: none)
+  --gzip-level N          1-9 with --compression gzip (default: 1)
+  --include-unrendered    also export images found in values that the chart does not render
+  --helm PATH             helm binary (default: helm on PATH)
+  --verbose               debug logs
+  -h, --help              this help
+`;
+
+const asList = (value: unknown): string[] =>
+  value === undefined ? [] : (Array.isArray(value) ? value : [value]).map(String);
+
+const positiveInteger = (flag: string, value: unknown): number => {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) {
+    throw new AirlockError(
+      'BAD_INPUT',
+      `--${flag}: expected a whole number of at least 1, got ${JSON.stringify(value)}`,
+    );
+  }
+  return number;
+};
+
+/** Flags win over config.toml, which wins over defaults. */
+export const parseExportArguments = async (
+  argv: readonly string[],
+  cwd = process.cwd(),
+): Promise<ExportCommandOptions> => {
+  const unknown: string[] = [];
+  const flags = minimist([...argv], {
+    string: [
+      'chart',
+      'values',
+      'set',
+      'config',
+      'output',
+      'platform',
+      'concurrency',
+      'compression',
+      'gzip-level',
+      'helm',
+    ],
+    boolean: ['list', 'json', 'dry-run', 'verbose', 'include-unrendered', 'help'],
+    alias: { f: 'values', h: 'help' },
+    unknown: (flag) => {
+      if (flag.startsWith('-')) unknown.push(flag);
+      return false;
+    },
+  });
+  if (unknown.length > 0) {
+    throw new AirlockError('BAD_INPUT', `unknown option ${unknown.join(', ')} — see --help`);
+  }
+  if (flags._.length > 0) {
+    throw new AirlockError(
+      'BAD_INPUT',
+      `unexpected argument ${flags._.join(' ')} — options start with -- (see --help)`,
+    );
+  }
+
+  const configFile = flags.config ?? (existsSync(`${cwd}/config.toml`) ? `${cwd}/config.toml` : undefined);
+  const config = configFile
+    ? await loadConfig(configFile, { required: flags.config !== undefined })
+    : undefined;
+
+  const compression = flags.compression ?? config?.compression ?? 'none';
+  if (compression !== 'none' && compression !== 'gzip') {
+    throw new AirlockError(
+      'BAD_INPUT',
+      `--compression: expected none or gzip, got ${JSON.stringify(compression)}`,
+    );
+  }
+  const gzipLevel = Number(flags['gzip-level'] ?? config?.gzipLevel ?? 1);
+  if (!Number.isInteger(gzipLevel) || gzipLevel < 0 || gzipLevel > 9) {
+    throw new AirlockError(
+      'BAD_INPUT',
+      `--gzip-level: expected 0 to 9, got ${JSON.stringify(flags['gzip-level'])}`,
+    );
+  }
+  const platformText = flags.platform ? asList(flags.platform).join(',') : undefined;
+  const platforms = (platformText ? platformText.split(',') : (config?.platforms ?? ['linux/amd64']))
+    .map((text) => text.trim())
+    .filter(Boolean)
+    .map(parsePlatform);
+
+  return {
+    chart: flags.chart ?? config?.chart ?? 'helm',
+    valuesFiles: flags.values !== undefined ? asList(flags.values) : (config?.values ?? []),
+    set: asList(flags.set),
+    output: flags.output ?? config?.output ?? 'images',
+    platforms,
+    list: Boolean(flags.list),
+    json: Boolean(flags.json),
+    dryRun: Boolean(flags['dry-run']),
+    concurrency: positiveInteger('concurrency', flags.concurrency ?? config?.concurrency ?? 3),
+    verbose: Boolean(flags.verbose),
+    includeUnrendered: Boolean(flags['include-unrendered'] || config?.includeUnrendered),
+    compression,
+    gzipLevel,
+    ...(flags.helm ? { helm: flags.helm } : {}),
+    help: Boolean(flags.help),
+    ...(config ? { config } : {}),
+    ...(configFile ? { configFile } : {}),
+  };
+};

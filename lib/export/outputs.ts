@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { formatChecksums, readChecksums } from '../archive/index.ts';
+
+/** One entry of images/images.json: what an operator (or a script) needs to know about each archive. */
+export interface ImagesJsonEntry {
+  reference: string;
+  names: string[];
+  digest: string;
+  mediaType: string;
+  platforms: string[];
+  file: string;
+  size: number;
+  sha256: string;
+  sources: Array<{ kind: string; file: string; location: string }>;
+}
+
+export interface ImagesJson {
+  generator: string;
+  chart?: { name: string; version: string };
+  platforms: string[];
+  images: ImagesJsonEntry[];
+}
+
+export const SHA256SUMS = 'SHA256SUMS';
+export const IMAGES_JSON = 'images.json';
+
+export const sha256File = async (file: string): Promise<string> => {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
+};
+
+/** Writes next to the archives, each file through a temporary name so a reader never sees half a list. */
+const writeAtomically = async (file: string, content: string) => {
+  const partial = `${file}.${process.pid}.partial`;
+  await writeFile(partial, content);
+  await rename(partial, file);
+};
+
+/** Checksums of archives from earlier runs are kept, so a resumed run does not re-hash what it skipped. */
+export const previousChecksums = async (output: string): Promise<Map<string, string>> =>
+  (await readChecksums(output).catch(() => undefined)) ?? new Map();
+
+export const writeOutputs = async (output: string, manifest: ImagesJson) => {
+  const sorted = [...manifest.images].sort((a, b) => a.file.localeCompare(b.file));
+  await writeAtomically(
+    path.join(output, SHA256SUMS),
+    formatChecksums(sorted.map((entry) => ({ file: entry.file, sha256: entry.sha256 }))),
+  );
+  await writeAtomically(
+    path.join(output, IMAGES_JSON),
+    `${JSON.stringify({ ...manifest, images: sorted }, null, 2)}\n`,
+  );
+};

@@ -1,0 +1,102 @@
+import { hostname } from 'node:os';
+import { describeError } from '../errors.ts';
+import { createLogger } from '../report/log.ts';
+import { countOutcomes, formatCounts, formatResultTable } from '../report/results.ts';
+import { detectRuntime } from '../runtime/index.ts';
+import { importArchives } from './import.ts';
+import { IMPORT_USAGE, type ImportOptions, parseImportArguments } from './options.ts';
+
+export interface ImportIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+}
+
+export const IMPORTER_VERSION = '0.1.0';
+
+/**
+ * Everything goes to stdout, which is what `kubectl logs` shows: a header, one line per archive as it finishes,
+ * a table, and one JSON line for machines. Exit 1 only for bad flags, or in --strict mode when an image failed.
+ */
+export const runImportCommand = async (argv: readonly string[], io: ImportIo): Promise<number> => {
+  const env = io.env ?? process.env;
+  let options: ImportOptions;
+  try {
+    options = parseImportArguments(argv, env);
+  } catch (error) {
+    io.stderr.write(`error: ${describeError(error)}\n`);
+    return 2;
+  }
+  if (options.help) {
+    io.stdout.write(IMPORT_USAGE);
+    return 0;
+  }
+  const logger = createLogger({ stream: io.stdout, verbose: options.verbose });
+  const node = options.nodeName ?? hostname();
+  const started = performance.now();
+  const summary = (fields: Record<string, unknown>) =>
+    io.stdout.write(`${JSON.stringify({ airlock: 'import-summary', node, ...fields })}\n`);
+
+  let runtime: Awaited<ReturnType<typeof detectRuntime>>;
+  try {
+    runtime = await detectRuntime({
+      runtime: options.runtime,
+      namespace: options.namespace,
+      ...(options.containerdAddress ? { containerdAddress: options.containerdAddress } : {}),
+      ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}),
+    });
+  } catch (error) {
+    logger.error(describeError(error));
+    summary({ runtime: null, error: describeError(error), imported: 0, skipped: 0, failed: 0 });
+    return options.strict ? 1 : 0;
+  }
+
+  const version = await runtime.version().catch(() => runtime.kind);
+  logger.info(
+    `airlock importer ${IMPORTER_VERSION} on node ${node}: ${version} at ${runtime.endpoint}` +
+      `${runtime.kind === 'containerd' ? ` (namespace ${options.namespace})` : ''}, images from ${options.dir}`,
+  );
+
+  try {
+    const report = await importArchives({
+      dir: options.dir,
+      runtime,
+      concurrency: options.concurrency,
+      retries: options.retries,
+      timeoutMs: options.timeout * 1000,
+      logger,
+      ...(io.signal ? { signal: io.signal } : {}),
+    });
+    logger.info(
+      `${report.archives.length} archive(s), ${report.verified ? 'checked against SHA256SUMS' : 'no SHA256SUMS (not checked)'}`,
+    );
+    if (report.results.length > 0) io.stdout.write(`\n${formatResultTable(report.results)}\n\n`);
+    const counts = countOutcomes(report.results);
+    const seconds = Number(((performance.now() - started) / 1000).toFixed(2));
+    logger.info(`${formatCounts(report.results)} in ${seconds}s`);
+    summary({
+      runtime: runtime.kind,
+      endpoint: runtime.endpoint,
+      archives: report.archives.length,
+      imported: counts.imported,
+      skipped: counts.skipped,
+      failed: counts.failed,
+      seconds,
+      results: report.results.map(({ image, outcome, seconds: took, bytes, reason, code }) => ({
+        archive: image,
+        outcome,
+        seconds: Number(took.toFixed(2)),
+        bytes,
+        reason,
+        code,
+      })),
+    });
+    if (counts.failed > 0 && options.strict) return 1;
+    return 0;
+  } catch (error) {
+    logger.error(describeError(error));
+    summary({ runtime: runtime.kind, error: describeError(error), imported: 0, skipped: 0, failed: 0 });
+    return options.strict ? 1 : 0;
+  }
+};

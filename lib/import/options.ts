@@ -1,0 +1,144 @@
+import { parseArgs } from 'node:util';
+import { AirlockError } from '../errors.ts';
+
+export interface ImportOptions {
+  dir: string;
+  runtime: 'auto' | 'containerd' | 'docker';
+  containerdAddress?: string;
+  namespace: string;
+  dockerHost?: string;
+  strict: boolean;
+  concurrency: number;
+  retries: number;
+  /** Per image, in seconds. */
+  timeout: number;
+  nodeName?: string;
+  verbose: boolean;
+  help: boolean;
+}
+
+/** Each flag and the environment variable the hook Job sets instead (flags win). */
+export const IMPORT_FLAGS = {
+  dir: 'AIRLOCK_DIR',
+  runtime: 'AIRLOCK_RUNTIME',
+  'containerd-address': 'AIRLOCK_CONTAINERD_ADDRESS',
+  namespace: 'AIRLOCK_NAMESPACE',
+  'docker-host': 'AIRLOCK_DOCKER_HOST',
+  strict: 'AIRLOCK_STRICT',
+  concurrency: 'AIRLOCK_CONCURRENCY',
+  retries: 'AIRLOCK_RETRIES',
+  timeout: 'AIRLOCK_TIMEOUT',
+  verbose: 'AIRLOCK_VERBOSE',
+} as const;
+
+export const IMPORT_USAGE = `Usage: importer --dir DIR [options]
+
+Imports every image archive in DIR into the node's container runtime.
+
+  --dir DIR                    archives to import (env AIRLOCK_DIR; default /images)
+  --runtime auto|containerd|docker   (env AIRLOCK_RUNTIME; default auto)
+  --containerd-address SOCK    (env AIRLOCK_CONTAINERD_ADDRESS)
+  --namespace NS               containerd namespace (env AIRLOCK_NAMESPACE; default k8s.io)
+  --docker-host unix://SOCK    (env AIRLOCK_DOCKER_HOST, then DOCKER_HOST)
+  --strict                     exit 1 when any image failed (env AIRLOCK_STRICT=true)
+  --concurrency N              archives imported at once (env AIRLOCK_CONCURRENCY; default 1)
+  --retries N                  retries for transient runtime errors (env AIRLOCK_RETRIES; default 2)
+  --timeout SECONDS            per image (env AIRLOCK_TIMEOUT; default 600)
+  --verbose                    debug logs (env AIRLOCK_VERBOSE=true)
+`;
+
+const BOOLEAN_TEXT: Record<string, boolean> = {
+  true: true,
+  '1': true,
+  yes: true,
+  false: false,
+  '0': false,
+  no: false,
+  '': false,
+};
+
+const parseBoolean = (name: string, text: string): boolean => {
+  const value = BOOLEAN_TEXT[text.trim().toLowerCase()];
+  if (value === undefined)
+    throw new AirlockError('BAD_INPUT', `${name}: expected true or false, got ${JSON.stringify(text)}`);
+  return value;
+};
+
+const parseCount = (name: string, text: string, minimum: number): number => {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < minimum) {
+    throw new AirlockError(
+      'BAD_INPUT',
+      `${name}: expected a whole number of at least ${minimum}, got ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+};
+
+export const parseImportArguments = (
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): ImportOptions => {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        dir: { type: 'string' },
+        runtime: { type: 'string' },
+        'containerd-address': { type: 'string' },
+        namespace: { type: 'string' },
+        'docker-host': { type: 'string' },
+        strict: { type: 'boolean' },
+        concurrency: { type: 'string' },
+        retries: { type: 'string' },
+        timeout: { type: 'string' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new AirlockError('BAD_INPUT', `${(error as Error).message} — see --help`, { cause: error });
+  }
+  const flags = parsed.values as Record<string, string | boolean | undefined>;
+  // A flag wins; otherwise its environment twin; otherwise the default.
+  const pick = (flag: keyof typeof IMPORT_FLAGS): { name: string; text?: string } => {
+    const value = flags[flag];
+    if (value !== undefined) return { name: `--${flag}`, text: String(value) };
+    const fromEnv = env[IMPORT_FLAGS[flag]];
+    return { name: IMPORT_FLAGS[flag], text: fromEnv === '' ? undefined : fromEnv };
+  };
+
+  const runtime = pick('runtime');
+  const runtimeValue = runtime.text ?? 'auto';
+  if (runtimeValue !== 'auto' && runtimeValue !== 'containerd' && runtimeValue !== 'docker') {
+    throw new AirlockError(
+      'BAD_INPUT',
+      `${runtime.name}: expected auto, containerd or docker, got ${JSON.stringify(runtimeValue)}`,
+    );
+  }
+  const strict = pick('strict');
+  const verbose = pick('verbose');
+  const concurrency = pick('concurrency');
+  const retries = pick('retries');
+  const timeout = pick('timeout');
+  const containerdAddress = pick('containerd-address').text;
+  const dockerHost = pick('docker-host').text ?? env.DOCKER_HOST;
+
+  return {
+    dir: pick('dir').text ?? '/images',
+    runtime: runtimeValue,
+    ...(containerdAddress ? { containerdAddress } : {}),
+    namespace: pick('namespace').text ?? 'k8s.io',
+    ...(dockerHost ? { dockerHost } : {}),
+    strict: strict.text === undefined ? false : parseBoolean(strict.name, strict.text),
+    concurrency: concurrency.text === undefined ? 1 : parseCount(concurrency.name, concurrency.text, 1),
+    retries: retries.text === undefined ? 2 : parseCount(retries.name, retries.text, 0),
+    timeout: timeout.text === undefined ? 600 : parseCount(timeout.name, timeout.text, 1),
+    ...(env.NODE_NAME ? { nodeName: env.NODE_NAME } : {}),
+    verbose: verbose.text === undefined ? false : parseBoolean(verbose.name, verbose.text),
+    help: Boolean(flags.help),
+  };
+};

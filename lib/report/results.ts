@@ -1,0 +1,56 @@
+import type { ErrorCode } from '../errors.ts';
+import { formatBytes, formatSeconds, formatTable } from './format.ts';
+
+/** What happened to one image, in the exporter or the importer. Failures are results, not exceptions. */
+export type Outcome = 'exported' | 'imported' | 'skipped' | 'failed';
+
+export interface ImageResult {
+  /** The image reference (exporter) or archive file name (importer). */
+  image: string;
+  outcome: Outcome;
+  seconds: number;
+  bytes?: number;
+  file?: string;
+  digest?: string;
+  names?: string[];
+  /** Why it was skipped or why it failed, in one line. */
+  reason?: string;
+  code?: ErrorCode;
+}
+
+export const countOutcomes = (results: readonly ImageResult[]): Record<Outcome, number> => {
+  const counts: Record<Outcome, number> = { exported: 0, imported: 0, skipped: 0, failed: 0 };
+  for (const result of results) counts[result.outcome] += 1;
+  return counts;
+};
+
+/** One line per image as it finishes: `imported  nginx_1.25.tar  12.0 MiB  1.52s`. */
+export const formatResultLine = (result: ImageResult): string => {
+  const parts = [result.outcome.padEnd(8), result.image];
+  if (result.bytes !== undefined) parts.push(formatBytes(result.bytes));
+  parts.push(formatSeconds(result.seconds));
+  if (result.reason) parts.push(`— ${result.reason}`);
+  return parts.join('  ');
+};
+
+/** The table printed at the end of a run. */
+export const formatResultTable = (results: readonly ImageResult[]): string =>
+  formatTable([
+    ['IMAGE', 'SIZE', 'RESULT', 'SECONDS', 'REASON'],
+    ...results.map((result) => [
+      result.image,
+      result.bytes === undefined ? '-' : formatBytes(result.bytes),
+      result.outcome,
+      result.seconds.toFixed(2),
+      result.reason ?? '',
+    ]),
+  ]);
+
+/** `3 imported, 1 skipped, 1 failed` — zero counts left out. */
+export const formatCounts = (results: readonly ImageResult[]): string => {
+  const counts = countOutcomes(results);
+  const parts = (Object.entries(counts) as [Outcome, number][])
+    .filter(([, count]) => count > 0)
+    .map(([outcome, count]) => `${count} ${outcome}`);
+  return parts.length > 0 ? parts.join(', ') : 'nothing to do';
+};
