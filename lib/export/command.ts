@@ -108,6 +108,11 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
   io.signal?.addEventListener('abort', () => controller.abort(io.signal?.reason), { once: true });
 
   const progress = createProgress({ stream: io.stderr });
+  const client = createRegistryClient({
+    insecureRegistries: config?.insecureRegistries ?? [],
+    mirrors: config?.mirrors ?? {},
+    logger,
+  });
   try {
     await mkdir(options.output, { recursive: true });
     const report = await exportImages({
@@ -117,11 +122,7 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
       compression: options.compression,
       gzipLevel: options.gzipLevel,
       concurrency: options.concurrency,
-      client: createRegistryClient({
-        insecureRegistries: config?.insecureRegistries ?? [],
-        mirrors: config?.mirrors ?? {},
-        logger,
-      }),
+      client,
       logger,
       progress,
       signal: controller.signal,
@@ -150,6 +151,7 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
     logger.error(describeError(error));
     return controller.signal.aborted ? ExitCode.interrupted : ExitCode.failed;
   } finally {
+    await client.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -1,0 +1,2 @@
+export { DEFAULT_CONFIG_FILE, type LoadConfigOptions, loadConfig, parseConfig } from './load.ts';
+export { type AirlockConfig, ConfigFile } from './schema.ts';

@@ -1,0 +1,167 @@
+import { isAirlockError } from '../errors.ts';
+import { CommandError } from '../exec/run.ts';
+import { silentLogger } from '../report/log.ts';
+import { type AnnotationScan, scanAnnotations } from './annotations.ts';
+import { openChart } from './chart.ts';
+import { chartsInContext, type ValuesLayer } from './chart-tree.ts';
+import { helmVersion, renderChart } from './helm-template.ts';
+import { scanRendered } from './rendered.ts';
+import {
+  collectImages,
+  configuredMentions,
+  excludeImages,
+  imageWarnings,
+  mergeImages,
+  partitionByRendered,
+  type RenderedPartition,
+} from './select.ts';
+import { parseSetValues } from './set-values.ts';
+import type { DiscoveredImage, DiscoverOptions, DiscoveryResult } from './types.ts';
+import { scanValues, type ValuesScan } from './values.ts';
+import { readYamlMap } from './yaml-file.ts';
+
+export const HELM_MISSING_WARNING =
+  'helm not found on PATH: images come from values.yaml and Chart.yaml only; install helm 3.8+ for an exact list';
+export const HELM_SKIPPED_WARNING =
+  'chart not rendered (helm disabled): images come from values.yaml and Chart.yaml only; enable helm for an exact list';
+
+interface Settings extends DiscoverOptions {
+  helm: string | false;
+  releaseName: string;
+  valuesFiles: string[];
+  set: string[];
+  additionalImages: string[];
+  exclude: string[];
+  includeUnrendered: boolean;
+}
+
+/** Defaults in one place; an option given as undefined counts as not given. */
+const withDefaults = (options: DiscoverOptions): Settings => ({
+  ...options,
+  helm: options.helm ?? 'helm',
+  releaseName: options.releaseName ?? 'airlock',
+  valuesFiles: options.valuesFiles ?? [],
+  set: options.set ?? [],
+  additionalImages: options.additionalImages ?? [],
+  exclude: options.exclude ?? [],
+  includeUnrendered: options.includeUnrendered ?? false,
+});
+
+interface Rendering {
+  manifests: string;
+  version: string;
+}
+
+/** Renders with helm, or returns undefined (and says why) when helm is switched off or not installed. */
+const tryRender = async (options: Settings, warnings: string[]): Promise<Rendering | undefined> => {
+  if (options.helm === false) {
+    warnings.push(HELM_SKIPPED_WARNING);
+    return undefined;
+  }
+  const helm = options.helm;
+  try {
+    const version = await helmVersion(helm);
+    const manifests = await renderChart({ ...options, helm });
+    return { manifests, version };
+  } catch (error) {
+    if (error instanceof CommandError && error.code === 'TOOL_MISSING') {
+      warnings.push(
+        helm === 'helm' ? HELM_MISSING_WARNING : HELM_MISSING_WARNING.replace('on PATH', `at ${helm}`),
+      );
+      return undefined;
+    }
+    throw error;
+  }
+};
+
+/** `--set` for the values scan; when helm already accepted them, a form this parser does not know is only a gap. */
+const setLayer = (set: readonly string[], rendered: boolean, warnings: string[]): ValuesLayer[] => {
+  if (set.length === 0) return [];
+  try {
+    return [{ label: '--set', values: parseSetValues(set) }];
+  } catch (error) {
+    if (!rendered || !isAirlockError(error)) throw error;
+    warnings.push(`${error.message}: ignored by the values scan (helm rendered it)`);
+    return [];
+  }
+};
+
+/**
+ * Without rendering, values decide: annotations list a chart's defaults, so an annotated image that the values
+ * switch off (`enabled: false`, a false subchart condition) is not exported.
+ */
+const selectWithoutRendering = (values: ValuesScan, annotations: AnnotationScan): RenderedPartition => {
+  const listed = partitionByRendered(collectImages(values.mentions), collectImages(annotations.mentions));
+  const disabled = collectImages([...values.disabled, ...annotations.disabled]);
+  const switchedOff = partitionByRendered(disabled, listed.notRendered);
+  const images = mergeImages(listed.images, switchedOff.notRendered);
+  return { images, notRendered: partitionByRendered(images, switchedOff.images).notRendered };
+};
+
+/**
+ * Finds every image a chart will run. With helm, the rendered manifests are authoritative and values/annotation
+ * findings only confirm them or land in `notRendered`; without helm, values and annotations are the list.
+ */
+export const discoverImages = async (options: DiscoverOptions): Promise<DiscoveryResult> => {
+  const settings = withDefaults(options);
+  const logger = options.logger ?? silentLogger;
+  const warnings: string[] = [];
+  const workspace = await openChart(settings.chart);
+  try {
+    const fileLayers: ValuesLayer[] = [];
+    for (const file of settings.valuesFiles)
+      fileLayers.push({ label: file, values: await readYamlMap(file) });
+
+    const rendering = await tryRender(settings, warnings);
+    const contexts = chartsInContext(workspace.chart, [
+      ...fileLayers,
+      ...setLayer(settings.set, rendering !== undefined, warnings),
+    ]);
+    const values = scanValues(contexts);
+    const annotations = scanAnnotations(contexts);
+    warnings.push(...values.warnings, ...annotations.warnings);
+
+    let images: DiscoveredImage[];
+    let notRendered: DiscoveredImage[];
+    if (rendering) {
+      const rendered = scanRendered(rendering.manifests);
+      warnings.push(...rendered.warnings);
+      const found = collectImages([
+        ...values.mentions,
+        ...values.disabled,
+        ...annotations.mentions,
+        ...annotations.disabled,
+      ]);
+      ({ images, notRendered } = partitionByRendered(collectImages(rendered.mentions), found));
+    } else {
+      ({ images, notRendered } = selectWithoutRendering(values, annotations));
+    }
+
+    const configured = collectImages(configuredMentions(settings.additionalImages));
+    images = mergeImages(images, configured);
+    notRendered = notRendered.filter((image) => !images.some((kept) => kept.reference === image.reference));
+
+    const excluded = excludeImages(images, settings.exclude);
+    images = excluded.kept;
+    notRendered = excludeImages(notRendered, settings.exclude).kept;
+    for (const image of excluded.excluded) logger.debug(`excluded by config: ${image.reference}`);
+    for (const image of notRendered) {
+      const source = image.sources[0];
+      logger.debug(
+        `not rendered: ${image.reference}${source ? ` (${source.file}: ${source.location})` : ''}`,
+      );
+    }
+    if (settings.includeUnrendered) images = mergeImages(images, notRendered);
+
+    warnings.push(...imageWarnings(images));
+    return {
+      images,
+      notRendered,
+      warnings,
+      rendered: rendering !== undefined,
+      ...(rendering ? { helmVersion: rendering.version } : {}),
+    };
+  } finally {
+    await workspace.close();
+  }
+};

@@ -1,0 +1,125 @@
+import { parseAllDocuments } from 'yaml';
+import { AirlockError } from '../errors.ts';
+import { parseReference } from '../reference/index.ts';
+import type { ImageMention } from './types.ts';
+import { isPlainObject, type Values } from './yaml-file.ts';
+
+export interface RenderedScan {
+  mentions: ImageMention[];
+  warnings: string[];
+}
+
+/** Kinds that never run anything: a CRD's schema may say `image`, a ConfigMap's data is opaque text. */
+const INERT_KINDS = new Set(['CustomResourceDefinition', 'ConfigMap', 'Secret']);
+const CONTAINER_LISTS = new Set(['containers', 'initContainers', 'ephemeralContainers']);
+const SOURCE_COMMENT = /Source:\s*(\S+)/;
+
+const sourceOf = (comment: string | null | undefined): string | undefined =>
+  comment ? SOURCE_COMMENT.exec(comment)?.[1] : undefined;
+
+interface ObjectContext {
+  file: string;
+  /** `Deployment/web` */
+  object: string;
+}
+
+const join = (path: string, key: string | number): string =>
+  typeof key === 'number' ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`;
+
+const scanObject = (root: Values, context: ObjectContext, scan: RenderedScan): void => {
+  const record = (written: string, path: string, strict: boolean, pullPolicy: unknown) => {
+    const location = `${context.object}: ${path}`;
+    try {
+      parseReference(written);
+    } catch (error) {
+      // kubelet would fail on this container; a look-alike field in a custom resource may just not be an image
+      if (strict) {
+        throw new AirlockError('BAD_INPUT', `${context.file}: ${location}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      scan.warnings.push(`${context.file}: ${location}: skipped ${(error as Error).message}`);
+      return;
+    }
+    scan.mentions.push({
+      written,
+      source: { kind: 'rendered', file: context.file, location },
+      ...(typeof pullPolicy === 'string' ? { pullPolicy } : {}),
+    });
+  };
+
+  const walk = (node: unknown, path: string, inContainerList: boolean, inVolumes: boolean): void => {
+    if (Array.isArray(node)) {
+      for (const [index, item] of node.entries()) walk(item, join(path, index), inContainerList, inVolumes);
+      return;
+    }
+    if (!isPlainObject(node)) return;
+    const image = node.image;
+    if (inContainerList && 'image' in node) {
+      if (typeof image !== 'string' || image.trim() === '') {
+        throw new AirlockError(
+          'BAD_INPUT',
+          `${context.file}: ${context.object}: ${join(path, 'image')}: container has an empty image — set the image in the values`,
+        );
+      }
+      record(image, join(path, 'image'), true, node.imagePullPolicy);
+    } else if (typeof image === 'string' && image.trim() !== '' && !image.includes('{{')) {
+      record(image, join(path, 'image'), false, node.imagePullPolicy ?? node.pullPolicy);
+    } else if (inVolumes && isPlainObject(image) && typeof image.reference === 'string') {
+      // Image volumes (Kubernetes 1.31+): kubelet pulls these like container images.
+      record(image.reference, join(join(path, 'image'), 'reference'), true, image.pullPolicy);
+    }
+    for (const [key, child] of Object.entries(node)) {
+      if (key === 'image' || key === 'metadata') continue;
+      walk(
+        child,
+        join(path, key),
+        CONTAINER_LISTS.has(key),
+        key === 'volumes' || (inVolumes && !inContainerList),
+      );
+    }
+  };
+
+  walk(root, '', false, false);
+};
+
+const scanManifest = (manifest: Values, file: string, scan: RenderedScan): void => {
+  const kind = typeof manifest.kind === 'string' ? manifest.kind : 'Object';
+  if (INERT_KINDS.has(kind)) return;
+  if (kind.endsWith('List') && Array.isArray(manifest.items)) {
+    for (const item of manifest.items) if (isPlainObject(item)) scanManifest(item, file, scan);
+    return;
+  }
+  const metadata = isPlainObject(manifest.metadata) ? manifest.metadata : {};
+  const name = typeof metadata.name === 'string' ? metadata.name : '?';
+  scanObject(manifest, { file, object: `${kind}/${name}` }, scan);
+};
+
+/**
+ * Every image in `helm template` output: the containers, init containers and ephemeral containers of any pod
+ * spec at any depth (Pods, workloads, CronJob job templates, hooks, subcharts, pod templates inside custom
+ * resources), image volumes, and any other `image:` string such as a Prometheus resource's `spec.image`.
+ */
+export const scanRendered = (manifests: string): RenderedScan => {
+  const scan: RenderedScan = { mentions: [], warnings: [] };
+  for (const [index, document] of parseAllDocuments(manifests, { merge: true }).entries()) {
+    const contents = document.contents;
+    const file =
+      sourceOf(document.commentBefore) ??
+      sourceOf(contents?.commentBefore) ??
+      `rendered document ${index + 1}`;
+    const firstError = document.errors[0];
+    if (firstError) {
+      throw new AirlockError(
+        'BAD_INPUT',
+        `${file}: helm rendered invalid YAML: ${firstError.message.split('\n')[0]}`,
+        {
+          cause: firstError,
+        },
+      );
+    }
+    const manifest: unknown = document.toJS({ maxAliasCount: 1000 });
+    if (isPlainObject(manifest)) scanManifest(manifest, file, scan);
+  }
+  return scan;
+};

@@ -1,0 +1,207 @@
+import { z } from 'zod';
+import type { Logger } from '../report/log.ts';
+import { type Challenge, parseChallenges } from './challenge.ts';
+import type { Credential, CredentialStore } from './credentials.ts';
+import { AuthDeniedError, RegistryProtocolError } from './errors.ts';
+import type { Endpoint } from './hosts.ts';
+import { parseRetryAfter, RetryableStatusError } from './retry.ts';
+import { discard, headerValue, readSmallBody, type Transport } from './transport.ts';
+
+/** The token endpoint's answer (Docker's token spec and the OAuth2 variant both occur in the wild). */
+const TokenAnswer = z.looseObject({
+  token: z.string().optional(),
+  access_token: z.string().optional(),
+  expires_in: z.number().optional(),
+  issued_at: z.string().optional(),
+});
+
+/** Tokens shorter-lived than this are treated as living this long, as the token spec says. */
+const MIN_TOKEN_LIFETIME_S = 60;
+const EXPIRY_MARGIN_MS = 10_000;
+
+export interface Authenticator {
+  /** The Authorization header for a request, when an earlier challenge from this endpoint said one is needed. */
+  headerFor(
+    endpoint: Endpoint,
+    repository: string,
+    subject: string,
+    signal?: AbortSignal,
+  ): Promise<string | undefined>;
+  /** After a 401: learn its challenge and return fresh authorization to try once more. */
+  answerChallenge(
+    endpoint: Endpoint,
+    repository: string,
+    wwwAuthenticate: string | undefined,
+    subject: string,
+    signal?: AbortSignal,
+  ): Promise<string | undefined>;
+  /** The error for a registry that still says no (401/403) after we answered its challenge. */
+  denied(endpoint: Endpoint, subject: string, status: number): Promise<AuthDeniedError>;
+}
+
+export interface AuthenticatorOptions {
+  credentials: CredentialStore;
+  transport: Transport;
+  stallTimeoutMs: number;
+  logger: Logger;
+}
+
+/** `docker login` wants the registry as written in references; a mirror is logged into by its own host. */
+const loginHost = (endpoint: Endpoint): string => (endpoint.mirror ? endpoint.host : endpoint.registry);
+
+const basicHeader = (credential: Credential): string =>
+  `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
+
+const pickChallenge = (challenges: Challenge[]): Challenge | undefined =>
+  challenges.find((challenge) => challenge.scheme === 'bearer') ??
+  challenges.find((challenge) => challenge.scheme === 'basic');
+
+export const createAuthenticator = ({
+  credentials,
+  transport,
+  stallTimeoutMs,
+  logger,
+}: AuthenticatorOptions): Authenticator => {
+  const challenges = new Map<string, Challenge>();
+  const tokens = new Map<string, Promise<{ header: string; expiresAt: number }>>();
+
+  const credentialFor = (endpoint: Endpoint) => credentials.lookup(loginHost(endpoint));
+
+  const missingCredentials = (endpoint: Endpoint, subject: string) =>
+    new AuthDeniedError(
+      `${subject}: registry requires authentication and no credentials were found in ${credentials.location} ` +
+        `(or the repository does not exist) — run 'docker login ${loginHost(endpoint)}'`,
+    );
+
+  const refused = (endpoint: Endpoint, subject: string, credential: Credential, status: number) =>
+    new AuthDeniedError(
+      status === 403
+        ? `${subject}: registry denied access to the account from ${credential.source} (HTTP 403) — check that it may pull this repository`
+        : `${subject}: registry refused credentials from ${credential.source} — run 'docker login ${loginHost(endpoint)}'`,
+    );
+
+  const requestToken = async (
+    endpoint: Endpoint,
+    challenge: Challenge,
+    scope: string,
+    subject: string,
+    signal?: AbortSignal,
+  ): Promise<{ header: string; expiresAt: number }> => {
+    const realm = challenge.params.realm;
+    if (!realm)
+      throw new RegistryProtocolError(`${subject}: ${endpoint.host} sent a Bearer challenge without realm`);
+    const credential = await credentialFor(endpoint);
+    const url = new URL(realm);
+    const service = challenge.params.service;
+    const form = new URLSearchParams({ scope });
+    if (service) form.set('service', service);
+
+    let response: Awaited<ReturnType<Transport['send']>>;
+    if (credential?.identityToken) {
+      // An OAuth2 refresh token (from `docker login` with a browser flow or a helper's `<token>` user).
+      form.set('grant_type', 'refresh_token');
+      form.set('refresh_token', credential.identityToken);
+      form.set('client_id', 'airlock');
+      response = await transport.send(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form.toString(),
+        signal,
+      });
+    } else {
+      for (const [key, value] of form) url.searchParams.set(key, value);
+      const headers: Record<string, string> = credential ? { authorization: basicHeader(credential) } : {};
+      response = await transport.send(url, { headers, signal });
+    }
+    logger.debug(`${subject}: token for ${scope} from ${url.origin}${url.pathname}: HTTP ${response.status}`);
+
+    if (response.status === 401 || response.status === 403) {
+      await discard(response);
+      throw credential
+        ? refused(endpoint, subject, credential, response.status)
+        : missingCredentials(endpoint, subject);
+    }
+    if (response.status === 429 || response.status >= 500) {
+      await discard(response);
+      throw new RetryableStatusError(
+        url.host,
+        response.status,
+        `${url.host}: token service answered HTTP ${response.status}`,
+        parseRetryAfter(headerValue(response, 'retry-after')),
+      );
+    }
+    const body = await readSmallBody(response, 1024 * 1024, stallTimeoutMs);
+    let answer: z.infer<typeof TokenAnswer> | undefined;
+    try {
+      answer =
+        response.status === 200 && body ? TokenAnswer.parse(JSON.parse(body.toString('utf8'))) : undefined;
+    } catch {
+      answer = undefined;
+    }
+    const token = answer?.token ?? answer?.access_token;
+    if (!answer || !token) {
+      throw new RegistryProtocolError(
+        `${subject}: token service ${url.origin}${url.pathname} answered HTTP ${response.status} without a token`,
+      );
+    }
+    const issuedAt = answer.issued_at ? Date.parse(answer.issued_at) : Number.NaN;
+    const start = Number.isNaN(issuedAt) ? Date.now() : Math.min(issuedAt, Date.now());
+    const lifetime = Math.max(MIN_TOKEN_LIFETIME_S, answer.expires_in ?? 0) * 1000;
+    return { header: `Bearer ${token}`, expiresAt: start + lifetime - EXPIRY_MARGIN_MS };
+  };
+
+  const tokenKey = (endpoint: Endpoint, challenge: Challenge, scope: string) =>
+    `${endpoint.origin}|${challenge.params.realm}|${challenge.params.service}|${scope}`;
+
+  const authorize = async (
+    endpoint: Endpoint,
+    challenge: Challenge,
+    repository: string,
+    subject: string,
+    fresh: boolean,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> => {
+    if (challenge.scheme === 'basic') {
+      const credential = await credentialFor(endpoint);
+      if (!credential) throw missingCredentials(endpoint, subject);
+      return basicHeader(credential);
+    }
+    const scope = `repository:${repository}:pull`;
+    const key = tokenKey(endpoint, challenge, scope);
+    const cached = tokens.get(key);
+    if (cached && !fresh) {
+      const token = await cached.catch(() => undefined);
+      if (token && token.expiresAt > Date.now()) return token.header;
+    }
+    const pending = requestToken(endpoint, challenge, scope, subject, signal);
+    tokens.set(key, pending);
+    pending.catch(() => tokens.delete(key));
+    return (await pending).header;
+  };
+
+  return {
+    async headerFor(endpoint, repository, subject, signal) {
+      const challenge = challenges.get(endpoint.origin);
+      if (!challenge) return undefined;
+      return authorize(endpoint, challenge, repository, subject, false, signal);
+    },
+
+    async answerChallenge(endpoint, repository, wwwAuthenticate, subject, signal) {
+      const challenge = pickChallenge(parseChallenges(wwwAuthenticate ?? ''));
+      if (!challenge) {
+        throw new RegistryProtocolError(
+          `${subject}: ${endpoint.host} answered 401 without a Basic or Bearer challenge (WWW-Authenticate: ${JSON.stringify(wwwAuthenticate ?? '')})`,
+        );
+      }
+      challenges.set(endpoint.origin, challenge);
+      return authorize(endpoint, challenge, repository, subject, true, signal);
+    },
+
+    async denied(endpoint, subject, status) {
+      const credential = await credentialFor(endpoint);
+      return credential
+        ? refused(endpoint, subject, credential, status)
+        : missingCredentials(endpoint, subject);
+    },
+  };
+};

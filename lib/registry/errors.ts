@@ -1,0 +1,73 @@
+import { AirlockError } from '../errors.ts';
+import type { Platform } from '../oci/index.ts';
+
+/** The registry refused us (401/403 after following its challenge), or wants credentials we do not have. */
+export class AuthDeniedError extends AirlockError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('AUTH_DENIED', message, options);
+    this.name = 'AuthDeniedError';
+  }
+}
+
+/** The registry has no such repository, tag, manifest or blob. */
+export class NotFoundError extends AirlockError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('NOT_FOUND', message, options);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class PlatformMissingError extends AirlockError {
+  readonly missing: Platform[];
+  readonly available: Platform[];
+
+  constructor(message: string, missing: Platform[], available: Platform[], options?: ErrorOptions) {
+    super('PLATFORM_MISSING', message, options);
+    this.name = 'PlatformMissingError';
+    this.missing = missing;
+    this.available = available;
+  }
+}
+
+/** Bytes that do not hash to (or are not as long as) the digest that named them: never store them. */
+export class DigestMismatchError extends AirlockError {
+  readonly expected: string;
+  readonly actual: string;
+
+  constructor(message: string, expected: string, actual: string, options?: ErrorOptions) {
+    super('DIGEST_MISMATCH', message, options);
+    this.name = 'DigestMismatchError';
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** The connection failed, or the registry kept answering 429/5xx until the retry budget ran out. */
+export class NetworkError extends AirlockError {
+  readonly host: string;
+
+  constructor(host: string, message: string, options?: ErrorOptions) {
+    super('NETWORK', message, options);
+    this.name = 'NetworkError';
+    this.host = host;
+  }
+}
+
+/** No bytes arrived for the stall timeout, on every attempt. */
+export class TimeoutError extends AirlockError {
+  readonly host: string;
+
+  constructor(host: string, message: string, options?: ErrorOptions) {
+    super('TIMEOUT', message, options);
+    this.name = 'TimeoutError';
+    this.host = host;
+  }
+}
+
+/** The registry answered something this client cannot use (schema 1, an unexpected status, a huge manifest). */
+export class RegistryProtocolError extends AirlockError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('UNSUPPORTED', message, options);
+    this.name = 'RegistryProtocolError';
+  }
+}

@@ -1,0 +1,213 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach } from 'vitest';
+
+/** A chart as files: relative path -> content. */
+export type ChartFiles = Record<string, string>;
+
+const created: string[] = [];
+
+/** Writes files under a fresh temporary directory (removed after each test) and returns it. */
+export const writeTree = async (files: ChartFiles): Promise<string> => {
+  const root = await mkdtemp(join(tmpdir(), 'airlock-discover-'));
+  created.push(root);
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), content);
+  }
+  return root;
+};
+
+afterEach(async () => {
+  for (const dir of created.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+export const AGENT_DIGEST = `sha256:${'ab'.repeat(32)}`;
+
+/** A bitnami-style helper: `global.imageRegistry` wins, a digest replaces the tag, an empty tag is appVersion. */
+const IMAGE_HELPER = `{{- define "shop.image" -}}
+{{- $registry := default .image.registry .global.imageRegistry -}}
+{{- $tag := default .appVersion (toString .image.tag) -}}
+{{- if .image.digest -}}
+{{ $registry }}/{{ .image.repository }}@{{ .image.digest }}
+{{- else -}}
+{{ $registry }}/{{ .image.repository }}:{{ $tag }}
+{{- end -}}
+{{- end -}}
+`;
+
+/**
+ * "shop": a web Deployment (digest-pinned init container, optional metrics sidecar), a pre-install hook Job,
+ * a CronJob, a Prometheus custom resource with spec.image, Chart.yaml image annotations, and a "cache"
+ * subchart (bitnami conventions) behind the condition cache.enabled.
+ */
+export const shopChart = (): ChartFiles => ({
+  'shop/Chart.yaml': `apiVersion: v2
+name: shop
+version: 0.1.0
+appVersion: "2.4.1"
+dependencies:
+  - name: cache
+    version: 0.1.0
+    repository: https://charts.example.com
+    condition: cache.enabled
+annotations:
+  artifacthub.io/images: |
+    - name: web
+      image: docker.io/acme/web:2.4.1
+    - name: cache
+      image: docker.io/bitnami/redis:7.2.5
+      whitelisted: true
+      platforms: [linux/amd64, linux/arm64]
+  helm.sh/images: |
+    - docker.io/acme/migrate:1.0
+    - name: backup
+      image: docker.io/acme/backup:3.1
+`,
+  'shop/values.yaml': `global:
+  imageRegistry: ""
+image:
+  registry: docker.io
+  repository: acme/web
+  tag: ""
+  digest: ""
+  pullPolicy: IfNotPresent
+agent:
+  image: "ghcr.io/acme/agent:1.2@${AGENT_DIGEST}"
+migrations:
+  image: docker.io/acme/migrate:1.0
+backup:
+  schedule: "0 3 * * *"
+  image:
+    repository: acme/backup
+    tag: "3.1"
+metrics:
+  enabled: false
+  image:
+    registry: quay.io
+    repository: acme/exporter
+    tag: "0.9"
+monitor:
+  image: quay.io/prometheus/prometheus:v2.53.0
+cache:
+  enabled: true
+`,
+  'shop/templates/_helpers.tpl': IMAGE_HELPER,
+  'shop/templates/deployment.yaml': `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      initContainers:
+        - name: agent
+          image: {{ .Values.agent.image | quote }}
+      containers:
+        - name: web
+          image: {{ include "shop.image" (dict "image" .Values.image "global" .Values.global "appVersion" .Chart.AppVersion) | quote }}
+          imagePullPolicy: {{ .Values.image.pullPolicy }}
+        {{- if .Values.metrics.enabled }}
+        - name: metrics
+          image: {{ include "shop.image" (dict "image" .Values.metrics.image "global" .Values.global "appVersion" .Chart.AppVersion) | quote }}
+        {{- end }}
+`,
+  'shop/templates/migrate-job.yaml': `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ .Release.Name }}-migrate
+  annotations:
+    helm.sh/hook: pre-install,pre-upgrade
+    helm.sh/hook-weight: "0"
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: migrate
+          image: {{ .Values.migrations.image }}
+`,
+  'shop/templates/backup-cronjob.yaml': `apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: {{ .Release.Name }}-backup
+spec:
+  schedule: {{ .Values.backup.schedule | quote }}
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers:
+            - name: backup
+              image: "{{ .Values.backup.image.repository }}:{{ .Values.backup.image.tag }}"
+`,
+  'shop/templates/prometheus.yaml': `apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  image: {{ .Values.monitor.image }}
+  replicas: 1
+`,
+  'shop/templates/tests/test-connection.yaml': `apiVersion: v1
+kind: Pod
+metadata:
+  name: {{ .Release.Name }}-test
+  annotations:
+    helm.sh/hook: test
+spec:
+  containers:
+    - name: wget
+      image: busybox:1.36
+`,
+  'shop/charts/cache/Chart.yaml': `apiVersion: v2
+name: cache
+version: 0.1.0
+appVersion: "7.2.5"
+annotations:
+  images: |
+    - name: redis
+      image: docker.io/bitnami/redis:7.2.5
+`,
+  'shop/charts/cache/values.yaml': `global:
+  imageRegistry: ""
+image:
+  registry: docker.io
+  repository: bitnami/redis
+  tag: ""
+  digest: ""
+`,
+  'shop/charts/cache/templates/_helpers.tpl': IMAGE_HELPER,
+  'shop/charts/cache/templates/statefulset.yaml': `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: {{ .Release.Name }}-cache
+spec:
+  serviceName: cache
+  selector:
+    matchLabels: {app: cache}
+  template:
+    metadata:
+      labels: {app: cache}
+    spec:
+      containers:
+        - name: redis
+          image: {{ include "shop.image" (dict "image" .Values.image "global" .Values.global "appVersion" .Chart.AppVersion) | quote }}
+`,
+});
+
+/** The images "shop" runs with its defaults, normalized. */
+export const SHOP_DEFAULT_IMAGES = [
+  'docker.io/acme/backup:3.1',
+  'docker.io/acme/migrate:1.0',
+  'docker.io/acme/web:2.4.1',
+  'docker.io/bitnami/redis:7.2.5',
+  `ghcr.io/acme/agent:1.2@${AGENT_DIGEST}`,
+  'quay.io/prometheus/prometheus:v2.53.0',
+];
