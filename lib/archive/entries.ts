@@ -1,0 +1,47 @@
+import { posix } from 'node:path';
+import { ArchiveCorruptError } from './errors.ts';
+import type { TarEntry } from './tar-reader.ts';
+
+// An image archive holds files, directories and links; anything else can only hurt whoever extracts it.
+const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'Link', 'SymbolicLink']);
+
+const climbsOut = (path: string): boolean => {
+  const normalized = posix.normalize(path);
+  return normalized === '..' || normalized.startsWith('../');
+};
+
+const hasParentComponent = (path: string): boolean => path.split('/').includes('..');
+
+/** The entry's path as the layout code matches it: `./index.json` and `index.json` are the same file. */
+export const normalizeEntryPath = (path: string): string => posix.normalize(path).replace(/\/$/, '');
+
+/**
+ * Rejects entries that would reach outside the directory a runtime extracts the archive into
+ * (Docker's load does extract it), or that are not plain content. Called before any body byte is used.
+ */
+export const checkEntry = (archive: string, entry: TarEntry): void => {
+  const where = `${archive}: tar entry ${JSON.stringify(entry.path)}`;
+  const refuse = (why: string): never => {
+    throw new ArchiveCorruptError(
+      `${where} ${why} — refusing the archive; export the image again with airlock`,
+    );
+  };
+  if (entry.path === '' || entry.path.includes('\0')) refuse('has an empty or NUL-containing name');
+  if (posix.isAbsolute(entry.path)) refuse('has an absolute path');
+  if (hasParentComponent(entry.path)) refuse("has a '..' path component that climbs out of the archive");
+  if (!ALLOWED_TYPES.has(entry.type)) {
+    refuse(`is a ${entry.type} entry (device, FIFO or unknown type), which has no place in an image archive`);
+  }
+  if (entry.type === 'SymbolicLink') {
+    if (posix.isAbsolute(entry.linkpath))
+      refuse(`is a symlink to the absolute path ${JSON.stringify(entry.linkpath)}`);
+    if (climbsOut(posix.join(posix.dirname(entry.path), entry.linkpath))) {
+      refuse(`is a symlink to ${JSON.stringify(entry.linkpath)}, outside the archive`);
+    }
+  }
+  if (entry.type === 'Link') {
+    if (posix.isAbsolute(entry.linkpath) || climbsOut(entry.linkpath) || entry.linkpath === '') {
+      refuse(`is a hardlink to ${JSON.stringify(entry.linkpath)}, outside the archive`);
+    }
+  }
+};

@@ -1,0 +1,33 @@
+import { AirlockError } from '../errors.ts';
+
+/** The archive is not what it claims to be: truncated, hostile, or not an image archive at all. */
+export class ArchiveCorruptError extends AirlockError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ARCHIVE_CORRUPT', message, options);
+    this.name = 'ArchiveCorruptError';
+  }
+}
+
+/** A blob's bytes do not hash to the digest in its name, or its size differs from its descriptor. */
+export class BlobDigestMismatchError extends AirlockError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('DIGEST_MISMATCH', message, options);
+    this.name = 'BlobDigestMismatchError';
+  }
+}
+
+/** The whole file does not match the sha256 recorded for it in SHA256SUMS. */
+export class ChecksumMismatchError extends AirlockError {
+  readonly expected: string;
+  readonly actual: string;
+
+  constructor(file: string, expected: string, actual: string) {
+    super(
+      'CHECKSUM_MISMATCH',
+      `${file}: sha256 is ${actual}, SHA256SUMS expects ${expected} — the file changed or was damaged in transit; copy it again from the export`,
+    );
+    this.name = 'ChecksumMismatchError';
+    this.expected = expected;
+    this.actual = actual;
+  }
+}

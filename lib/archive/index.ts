@@ -1,0 +1,11 @@
+export { CHECKSUMS_FILE, formatChecksums, readChecksums } from './checksums.ts';
+export { type ArchiveLimits, DEFAULT_DOCUMENT_LIMIT } from './documents.ts';
+export { ArchiveCorruptError, BlobDigestMismatchError, ChecksumMismatchError } from './errors.ts';
+export { isGzipFile } from './gzip.ts';
+export type { ArchiveBlob, ArchiveImage, ArchiveManifest } from './layout.ts';
+export { blobPath } from './layout.ts';
+export { readArchiveSummary } from './read.ts';
+export { openTarStream } from './source.ts';
+export type { ArchiveEntryImage, ArchiveFormat, ArchiveSummary } from './summary.ts';
+export { type VerifyArchiveOptions, verifyArchive } from './verify.ts';
+export { type WriteArchiveOptions, type WrittenArchive, writeImageArchive } from './write.ts';

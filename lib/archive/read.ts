@@ -1,0 +1,39 @@
+import { type ArchiveLimits, DocumentCollector } from './documents.ts';
+import { checkEntry, normalizeEntryPath } from './entries.ts';
+import { readTar } from './source.ts';
+import { type ArchiveSummary, summarize } from './summary.ts';
+import { TarWalker } from './tar-reader.ts';
+
+/**
+ * What an archive holds, read as cheaply as possible: airlock archives put index.json and manifest.json
+ * first, so reading stops after a few blocks; foreign archives (docker save writes manifest.json last) take a full pass.
+ * Nothing is verified here beyond entry safety: verifyArchive does that.
+ */
+export const readArchiveSummary = async (
+  path: string,
+  options: { limits?: ArchiveLimits; signal?: AbortSignal } = {},
+): Promise<ArchiveSummary> => {
+  const collector = new DocumentCollector(path, options.limits);
+  const walker = new TarWalker(path, (entry) => {
+    checkEntry(path, entry);
+    const sink = collector.sinkFor(normalizeEntryPath(entry.path), entry.type, entry.size);
+    return (
+      sink && {
+        write: sink.write,
+        end: () => {
+          sink.end();
+          if (collector.complete) walker.stop();
+        },
+      }
+    );
+  });
+  const { compressed } = await readTar(path, {
+    onTarChunk: (chunk) => {
+      walker.write(chunk);
+      return walker.stopped;
+    },
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  walker.end();
+  return summarize(path, compressed, collector.documents);
+};

@@ -1,0 +1,92 @@
+import { createReadStream } from 'node:fs';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { AirlockError } from '../errors.ts';
+import { ArchiveCorruptError } from './errors.ts';
+import { isGzipFile } from './gzip.ts';
+
+const READ_CHUNK = 1 << 20;
+
+const isZlibError = (error: unknown): error is Error & { code: string } => {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return error instanceof Error && typeof code === 'string' && code.startsWith('Z_');
+};
+
+/** Maps what can go wrong while reading an archive to errors that name the file. */
+export const toReadError = (path: string, error: unknown): unknown => {
+  if (error instanceof AirlockError) return error;
+  if (isZlibError(error)) {
+    return new ArchiveCorruptError(
+      `${path}: the gzip stream is damaged (${error.message}) — the file is truncated or corrupted; copy it again`,
+      { cause: error },
+    );
+  }
+  if ((error as { code?: unknown } | undefined)?.code === 'ENOENT') {
+    return new AirlockError('NOT_FOUND', `${path}: no such archive`, { cause: error });
+  }
+  return error;
+};
+
+export interface ReadTarOptions {
+  /** Sees every byte of the file as stored (compressed or not), for the whole-file checksum. */
+  onFileChunk?: (chunk: Buffer) => void;
+  /** Sees the uncompressed tar stream; returning true stops reading early. */
+  onTarChunk: (chunk: Buffer) => boolean | undefined;
+  signal?: AbortSignal;
+}
+
+/** One streaming pass over an archive file, gunzipping in-process when it starts with the gzip magic. */
+export const readTar = async (path: string, options: ReadTarOptions): Promise<{ compressed: boolean }> => {
+  const compressed = await isGzipFile(path).catch((error: unknown) => {
+    throw toReadError(path, error);
+  });
+  let stopped = false;
+  const consume = async (source: AsyncIterable<Buffer>): Promise<void> => {
+    for await (const chunk of source) {
+      if (options.onTarChunk(chunk)) {
+        stopped = true;
+        return;
+      }
+    }
+  };
+  const file = createReadStream(path, { highWaterMark: READ_CHUNK });
+  const { onFileChunk } = options;
+  if (onFileChunk) file.on('data', (chunk) => onFileChunk(chunk as Buffer));
+  const signal = options.signal ? { signal: options.signal } : {};
+  try {
+    if (compressed) await pipeline(file, createGunzip({ chunkSize: READ_CHUNK }), consume, signal);
+    else await pipeline(file, consume, signal);
+  } catch (error) {
+    // Stopping early tears the stream down (premature close, abort, or a gzip error in bytes we no longer need).
+    if (!stopped || options.signal?.aborted) throw toReadError(path, error);
+  }
+  return { compressed };
+};
+
+/**
+ * The uncompressed tar stream of an archive, for `ctr images import -` and Docker's image load:
+ * containerd 1.6 cannot read a gzip'ed archive, so gzip is undone here whatever the file is called.
+ */
+export const openTarStream = (path: string): Readable => {
+  const output = new PassThrough({ highWaterMark: READ_CHUNK });
+  const fail = (error: unknown): void => {
+    if (!output.destroyed) output.destroy(toReadError(path, error) as Error);
+  };
+  isGzipFile(path).then((compressed) => {
+    // Not pipeline(): it would destroy `output` with the raw zlib error before we could name the file.
+    const file = createReadStream(path, { highWaterMark: READ_CHUNK });
+    file.once('error', fail);
+    // The consumer (ctr, Docker) went away: stop reading the file.
+    output.once('close', () => file.destroy());
+    if (!compressed) {
+      file.pipe(output);
+      return;
+    }
+    const gunzip = createGunzip({ chunkSize: READ_CHUNK });
+    gunzip.once('error', fail);
+    output.once('close', () => gunzip.destroy());
+    file.pipe(gunzip).pipe(output);
+  }, fail);
+  return output;
+};

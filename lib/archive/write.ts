@@ -1,0 +1,148 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { AirlockError, codeOfSystemError } from '../errors.ts';
+import type { Descriptor } from '../oci/index.ts';
+import {
+  type ArchiveImage,
+  blobPath,
+  buildDockerManifest,
+  buildIndexJson,
+  checkArchiveImage,
+  DOCKER_MANIFEST_FILE,
+  INDEX_FILE,
+  layoutBlobs,
+  OCI_LAYOUT_BYTES,
+  OCI_LAYOUT_FILE,
+} from './layout.ts';
+import { bufferEntry, END_OF_ARCHIVE, streamEntry } from './tar-writer.ts';
+
+export interface WriteArchiveOptions {
+  /** Final path, e.g. `images/nginx_1.25.tar`; nothing appears under it until the archive is complete. */
+  path: string;
+  image: ArchiveImage;
+  /** Whole-file compression; default `none`. containerd and Docker read plain tar fastest. */
+  compression?: 'none' | 'gzip';
+  gzipLevel?: number;
+  /** Streams one layer's bytes, already digest-verified by the caller's source. */
+  openLayer: (descriptor: Descriptor) => Promise<Readable>;
+  signal?: AbortSignal;
+  /** Tar bytes produced so far (before compression), so it tracks the sum of the blob sizes. */
+  onProgress?: (bytesWritten: number) => void;
+}
+
+export interface WrittenArchive {
+  path: string;
+  /** Size of the file on disk. */
+  size: number;
+  /** Hex sha256 of the file on disk, as SHA256SUMS records it. */
+  sha256: string;
+}
+
+async function* archiveChunks(options: WriteArchiveOptions): AsyncGenerator<Buffer> {
+  const { image } = options;
+  yield* bufferEntry(OCI_LAYOUT_FILE, OCI_LAYOUT_BYTES);
+  yield* bufferEntry(INDEX_FILE, buildIndexJson(image));
+  yield* bufferEntry(DOCKER_MANIFEST_FILE, buildDockerManifest(image));
+  for (const blob of layoutBlobs(image)) {
+    const path = blobPath(blob.descriptor.digest);
+    if (blob.bytes) {
+      yield* bufferEntry(path, blob.bytes);
+      continue;
+    }
+    const body = await options.openLayer(blob.descriptor);
+    yield* streamEntry(path, blob.descriptor.size, blob.descriptor.digest, body, options.signal);
+  }
+  yield END_OF_ARCHIVE;
+}
+
+/** Counts and hashes what reaches the file, and reports progress on the tar side. */
+async function* measured(
+  source: AsyncIterable<Buffer>,
+  onChunk: (chunk: Buffer) => void,
+): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    onChunk(chunk);
+    yield chunk;
+  }
+}
+
+const toWriteError = (error: unknown, path: string): unknown => {
+  if (codeOfSystemError(error) !== 'DISK_FULL') return error;
+  return new AirlockError(
+    'DISK_FULL',
+    `${path}: no space left on device while writing the archive — free space in ${dirname(path)} or export to another directory`,
+    { cause: error },
+  );
+};
+
+/**
+ * fsync through a fresh descriptor: Linux flushes the inode's dirty pages whichever descriptor asks.
+ * Used on the directory too, so the rename itself survives a power cut.
+ */
+const syncFile = async (path: string): Promise<void> => {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+};
+
+/**
+ * Writes one image as a tar that is at once an OCI image layout and a Docker archive, streaming every layer.
+ * The bytes go to a unique `.partial` file beside `path`, are fsynced and renamed into place: a reader never sees a half archive.
+ */
+export const writeImageArchive = async (options: WriteArchiveOptions): Promise<WrittenArchive> => {
+  const { path, signal } = options;
+  checkArchiveImage(options.image);
+  signal?.throwIfAborted();
+  const partial = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.partial`,
+  );
+  const hash = createHash('sha256');
+  let size = 0;
+  let tarBytes = 0;
+  let output: WriteStream | undefined;
+  try {
+    const tar = measured(archiveChunks(options), (chunk) => {
+      tarBytes += chunk.length;
+      options.onProgress?.(tarBytes);
+    });
+    const onFileChunk = (chunk: Buffer): void => {
+      hash.update(chunk);
+      size += chunk.length;
+    };
+    output = createWriteStream(partial, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });
+    const steps = signal ? { signal } : {};
+    if (options.compression === 'gzip') {
+      const gzip = createGzip({ level: options.gzipLevel ?? 6 });
+      await pipeline(
+        tar,
+        gzip,
+        (source: AsyncIterable<Buffer>) => measured(source, onFileChunk),
+        output,
+        steps,
+      );
+    } else {
+      await pipeline(measured(tar, onFileChunk), output, steps);
+    }
+    await syncFile(partial);
+    await rename(partial, path);
+    await syncFile(dirname(path)).catch(() => undefined);
+    return { path, size, sha256: hash.digest('hex') };
+  } catch (error) {
+    // The file may still be opening when the pipeline fails early: wait, or the open would recreate it after rm.
+    if (output && !output.closed) await once(output.destroy(), 'close').catch(() => undefined);
+    await rm(partial, { force: true });
+    // Aborting tears the pipeline down, which surfaces as a short layer or a closed stream: report the abort itself.
+    if (signal?.aborted) throw signal.reason ?? error;
+    throw toWriteError(error, path);
+  }
+};

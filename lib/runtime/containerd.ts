@@ -1,0 +1,230 @@
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AirlockError } from '../errors.ts';
+import { CommandError, run, spawn, toCommandError } from '../exec/run.ts';
+import { startDeadline } from './deadline.ts';
+import type { ContainerRuntime, ImportedNames, ImportTarOptions, RuntimeImage } from './types.ts';
+
+export const DEFAULT_NAMESPACE = 'k8s.io';
+/** kubelet's image GC skips images carrying this label; containerd 1.7+ CRI also reports them as pinned. */
+export const PINNED_LABEL = 'io.cri-containerd.pinned=pinned';
+
+export interface ContainerdOptions {
+  /** The containerd socket, e.g. /run/containerd/containerd.sock. */
+  address: string;
+  /** containerd namespace; kubelet's images live in k8s.io. */
+  namespace?: string;
+  ctrPath?: string;
+}
+
+/** One row of `ctr images ls`. */
+export interface ContainerdImageRow {
+  name: string;
+  mediaType: string;
+  digest: string;
+  labels: Record<string, string>;
+}
+
+const TAIL_LINES = 5;
+const tail = (text: string): string => text.trim().split('\n').slice(-TAIL_LINES).join('\n').trim();
+
+/** `ctr version` prints the client block always and the server block only when the daemon answered. */
+export const parseServerVersion = (stdout: string): string | undefined => {
+  const server = stdout.split(/^Server:\s*$/m)[1];
+  return server?.match(/^\s*Version:\s*(\S+)/m)?.[1];
+};
+
+const parseLabels = (column: string | undefined): Record<string, string> => {
+  const labels: Record<string, string> = {};
+  if (!column || column === '-') return labels;
+  for (const pair of column.split(',')) {
+    const [key, ...value] = pair.split('=');
+    if (key) labels[key] = value.join('=');
+  }
+  return labels;
+};
+
+/**
+ * Reads `ctr images ls` (REF TYPE DIGEST SIZE PLATFORMS LABELS). Columns are space-padded and SIZE holds a
+ * space (`81.8 KiB`): the first three fields and the last one are unambiguous, which is all we need.
+ */
+export const parseImageList = (stdout: string): ContainerdImageRow[] => {
+  const rows: ContainerdImageRow[] = [];
+  for (const line of stdout.split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    const [name, mediaType, digest] = fields;
+    if (!name || !mediaType || !digest?.includes(':')) continue;
+    rows.push({
+      name,
+      mediaType,
+      digest,
+      labels: parseLabels(fields.length > 6 ? fields.at(-1) : undefined),
+    });
+  }
+  return rows;
+};
+
+/**
+ * `unpacking docker.io/library/nginx:1.25 (sha256:...)...done`: one line per image ctr 1.6/1.7 created.
+ * ctr 2.x imports through the transfer service and prints progress instead: the names then come back empty
+ * and the caller confirms with listImages.
+ */
+export const parseImportedNames = (stdout: string): string[] => {
+  const names: string[] = [];
+  for (const match of stdout.matchAll(/^unpacking (\S+) \(sha256:[0-9a-f]+\)/gm)) {
+    if (match[1]) names.push(match[1]);
+  }
+  return names;
+};
+
+// What ctr's gRPC client says when the socket is gone or containerd went away mid-call.
+const UNREACHABLE =
+  /failed to dial|code = Unavailable|connection refused|transport is closing|error reading from server|connection reset by peer/i;
+const NO_SPACE = /no space left on device|ENOSPC|disk quota exceeded/i;
+
+/** containerd's root, read from where the content store says it lives; the default when it does not answer. */
+const containerdRoot = async (base: readonly string[], ctrPath: string): Promise<string> => {
+  const fallback = "containerd's root (`root` in its config.toml; /var/lib/containerd by default)";
+  try {
+    const { stdout } = await run(ctrPath, [...base, 'plugins', 'ls', '--detailed'], { timeout: 5000 });
+    const content = stdout.match(/^\s*root\s+(\S+)\/io\.containerd\.content\.v1\.content\s*$/m)?.[1];
+    return content ? `containerd's root ${content}` : fallback;
+  } catch {
+    return fallback;
+  }
+};
+
+/** Turns a failed ctr call into the error callers act on: retry (unreachable), free space, or read ctr's words. */
+const toContainerdError = async (
+  error: unknown,
+  context: { address: string; action: string; base: readonly string[]; ctrPath: string },
+): Promise<unknown> => {
+  if (!(error instanceof CommandError) || error.code === 'TOOL_MISSING') return error;
+  const said = tail(error.stderr) || error.message;
+  if (NO_SPACE.test(error.stderr)) {
+    const root = await containerdRoot(context.base, context.ctrPath);
+    return new AirlockError(
+      'DISK_FULL',
+      `containerd at ${context.address}: ${context.action}: ${said} — free space under ${root} on this node`,
+      { cause: error },
+    );
+  }
+  if (UNREACHABLE.test(error.stderr)) {
+    return new AirlockError(
+      'RUNTIME_UNREACHABLE',
+      `containerd at ${context.address} stopped answering during ${context.action}: ${said} — check that containerd is running on this node`,
+      { cause: error },
+    );
+  }
+  if (/: not found$/m.test(error.stderr)) {
+    return new AirlockError('NOT_FOUND', `containerd at ${context.address}: ${context.action}: ${said}`, {
+      cause: error,
+    });
+  }
+  return error;
+};
+
+/** Asks containerd for its version; throws when the socket does not answer within `timeoutMs`. */
+export const probeContainerd = async (
+  address: string,
+  options: { ctrPath?: string; timeoutMs?: number } = {},
+): Promise<string> => {
+  const { stdout } = await run(options.ctrPath ?? 'ctr', ['--address', address, 'version'], {
+    timeout: options.timeoutMs ?? 5000,
+  });
+  const version = parseServerVersion(stdout);
+  if (!version) throw new AirlockError('RUNTIME_UNREACHABLE', `containerd at ${address}: no server version`);
+  return `containerd ${version}`;
+};
+
+/** containerd through `ctr`: the one client every containerd node has, speaking for the CRI's namespace. */
+export const createContainerdRuntime = (options: ContainerdOptions): ContainerRuntime => {
+  const { address } = options;
+  const ctrPath = options.ctrPath ?? 'ctr';
+  const base = ['--address', address, '-n', options.namespace ?? DEFAULT_NAMESPACE] as const;
+  const ctr = async (action: string, args: readonly string[]): Promise<string> => {
+    try {
+      return (await run(ctrPath, [...base, ...args])).stdout;
+    } catch (error) {
+      throw await toContainerdError(error, { address, action, base, ctrPath });
+    }
+  };
+
+  const importTar = async (tar: Readable, importOptions?: ImportTarOptions): Promise<ImportedNames> => {
+    // Default unpacking into the default snapshotter, so kubelet can start containers without a pull;
+    // only this node's platform, as kubelet would pull it (no --all-platforms).
+    const args = [...base, 'images', 'import', '-'];
+    const action = 'ctr images import';
+    const deadline = startDeadline(`containerd at ${address}: ${action}`, importOptions);
+    // A failing source (unreadable or corrupt archive) explains the import's failure better than ctr's EOF.
+    // Caught where the bytes are read, so ctr closing its stdin early (EPIPE) is never mistaken for it.
+    let sourceError: unknown;
+    async function* fromSource(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of source) yield chunk;
+      } catch (error) {
+        sourceError = error;
+        throw error;
+      }
+    }
+    const subprocess = spawn(ctrPath, args, { stdin: 'pipe', signal: deadline.signal });
+    const { stdin } = subprocess;
+    if (!stdin) {
+      subprocess.kill();
+      subprocess.catch(() => undefined);
+      deadline.dispose();
+      throw new Error('ctr: no stdin pipe');
+    }
+    // execa accepts only file-descriptor streams as stdin: feed the pipe ourselves, backpressure included.
+    const feeding = pipeline(tar, fromSource, stdin).catch(() => {
+      // ctr stopping to read (it exits on bad input) is reported by its exit; a broken source stops ctr.
+      if (sourceError) subprocess.kill();
+    });
+    try {
+      let stdout: string;
+      try {
+        stdout = String((await subprocess).stdout ?? '');
+      } catch (error) {
+        if (deadline.signal.aborted) throw deadline.reason();
+        if (sourceError) throw sourceError;
+        throw await toContainerdError(toCommandError([ctrPath, ...args].join(' '), error), {
+          address,
+          action,
+          base,
+          ctrPath,
+        });
+      }
+      if (sourceError) throw sourceError;
+      return { names: parseImportedNames(stdout) };
+    } finally {
+      // ctr is gone: stop feeding it, or a stalled source would hold the pipeline (and the archive file) open.
+      stdin.destroy();
+      tar.destroy();
+      await feeding;
+      deadline.dispose();
+    }
+  };
+
+  return {
+    kind: 'containerd',
+    endpoint: address,
+    version: async () => {
+      try {
+        return await probeContainerd(address, { ctrPath });
+      } catch (error) {
+        throw await toContainerdError(error, { address, action: 'ctr version', base, ctrPath });
+      }
+    },
+    listImages: async (): Promise<RuntimeImage[]> =>
+      parseImageList(await ctr('ctr images ls', ['images', 'ls'])).map(({ name, digest }) => ({
+        name,
+        digest,
+      })),
+    importTar,
+    pin: async (names) => {
+      // One call per name: `ctr images label` takes a single image.
+      for (const name of names)
+        await ctr(`ctr images label ${name}`, ['images', 'label', name, PINNED_LABEL]);
+    },
+  };
+};

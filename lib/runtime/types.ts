@@ -1,0 +1,37 @@
+import type { Readable } from 'node:stream';
+
+export type RuntimeKind = 'containerd' | 'docker';
+
+/** One name the runtime holds, with what identifies its content. */
+export interface RuntimeImage {
+  name: string;
+  /** containerd: the target (manifest or index) digest; Docker: a RepoDigest's digest, if any. */
+  digest?: string;
+  /** Docker: the image ID, i.e. the config digest. */
+  id?: string;
+}
+
+export interface ImportTarOptions {
+  signal?: AbortSignal;
+  /** Milliseconds before the import is stopped and rejected with TIMEOUT. */
+  timeoutMs?: number;
+}
+
+export interface ImportedNames {
+  /** Names the runtime reported creating; empty when it does not say. */
+  names: string[];
+}
+
+export interface ContainerRuntime {
+  kind: RuntimeKind;
+  /** Socket path (containerd) or DOCKER_HOST value (Docker). */
+  endpoint: string;
+  /** For the log header, e.g. `containerd 1.6.20`, `docker 20.10.24`. */
+  version(): Promise<string>;
+  /** Every image name in one call: the re-import fast path compares the whole list at once. */
+  listImages(): Promise<RuntimeImage[]>;
+  /** Streams an uncompressed image tar (OCI layout and/or Docker archive) into the runtime. */
+  importTar(tar: Readable, options?: ImportTarOptions): Promise<ImportedNames>;
+  /** containerd: protects the images from kubelet's image garbage collection; Docker: nothing to do. */
+  pin(names: string[]): Promise<void>;
+}

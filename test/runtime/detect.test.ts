@@ -1,0 +1,133 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CONTAINERD_SOCKETS, DOCKER_SOCKETS, detectRuntime } from '../../lib/runtime/index.ts';
+
+const rig = inject('rig');
+let dir: string;
+let missing: string;
+let plainFile: string;
+let silent: string;
+let silentServer: Server;
+const silentConnections = new Set<Socket>();
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-detect-'));
+  missing = join(dir, 'missing.sock');
+  plainFile = join(dir, 'plain.sock');
+  await writeFile(plainFile, '');
+  // A socket that accepts connections and never says a word, like a hung daemon.
+  silent = join(dir, 'silent.sock');
+  silentServer = createServer((connection) => {
+    silentConnections.add(connection);
+    // Read (and drop) what the prober says, so its hang-up is seen.
+    connection.resume();
+    connection.once('close', () => silentConnections.delete(connection));
+  });
+  await new Promise<void>((resolve) => silentServer.listen(silent, resolve));
+});
+
+afterAll(async () => {
+  // The hang-up reaches the server a moment after the prober gave up: allow it a second.
+  for (let wait = 0; silentConnections.size > 0 && wait < 20; wait++) await setTimeout(50);
+  const stillOpen = silentConnections.size;
+  for (const connection of silentConnections) connection.destroy();
+  await new Promise((resolve) => silentServer.close(resolve));
+  await rm(dir, { recursive: true, force: true });
+  // Every prober must have hung up: a connection still open is a probe that never gave up.
+  expect(stillOpen).toBe(0);
+});
+
+describe('detectRuntime', () => {
+  it('looks in the well-known node paths, containerd first', () => {
+    expect(CONTAINERD_SOCKETS).toEqual([
+      '/run/containerd/containerd.sock',
+      '/run/k3s/containerd/containerd.sock',
+      '/var/run/containerd/containerd.sock',
+    ]);
+    expect(DOCKER_SOCKETS).toEqual(['/var/run/docker.sock']);
+  });
+
+  it('uses an explicit containerd address', async () => {
+    const runtime = await detectRuntime({ containerdAddress: rig.containerd.address });
+    expect(runtime.kind).toBe('containerd');
+    expect(runtime.endpoint).toBe(rig.containerd.address);
+    expect(await runtime.version()).toMatch(/^containerd \d/);
+  });
+
+  it('uses an explicit Docker host', async () => {
+    const runtime = await detectRuntime({ runtime: 'docker', dockerHost: rig.docker.host });
+    expect(runtime.kind).toBe('docker');
+    expect(runtime.endpoint).toBe(rig.docker.host);
+    expect(await runtime.version()).toMatch(/^docker \d/);
+  });
+
+  it('tries only the explicit endpoint, even when well-known sockets would answer', async () => {
+    await expect(
+      detectRuntime({ containerdAddress: missing }, { containerd: [rig.containerd.address], docker: [] }),
+    ).rejects.toMatchObject({
+      code: 'RUNTIME_UNREACHABLE',
+      message: expect.stringContaining(`${missing} (missing)`),
+    });
+  });
+
+  it('skips a missing path and a plain file, then picks the first socket that answers', async () => {
+    const runtime = await detectRuntime(
+      { runtime: 'auto' },
+      { containerd: [missing, plainFile, rig.containerd.address], docker: [] },
+    );
+    expect(runtime.kind).toBe('containerd');
+    expect(runtime.endpoint).toBe(rig.containerd.address);
+  });
+
+  it('prefers containerd over Docker when both answer', async () => {
+    const runtime = await detectRuntime(
+      {},
+      { containerd: [rig.containerd.address], docker: [rig.docker.socket] },
+    );
+    expect(runtime.kind).toBe('containerd');
+  });
+
+  it('falls back to Docker when no containerd answers', async () => {
+    const runtime = await detectRuntime({}, { containerd: [missing], docker: [rig.docker.socket] });
+    expect(runtime.kind).toBe('docker');
+    expect(runtime.endpoint).toBe(`unix://${rig.docker.socket}`);
+  });
+
+  it('tries only containerd when runtime is containerd', async () => {
+    await expect(
+      detectRuntime({ runtime: 'containerd' }, { containerd: [missing], docker: [rig.docker.socket] }),
+    ).rejects.toMatchObject({ code: 'RUNTIME_UNREACHABLE' });
+  });
+
+  it('lists every socket tried and why in one RUNTIME_UNREACHABLE message', async () => {
+    const error = await detectRuntime(
+      { probeTimeoutMs: 500 },
+      { containerd: [missing, plainFile], docker: [silent] },
+    ).catch((failure: unknown) => failure);
+    expect(error).toMatchObject({ code: 'RUNTIME_UNREACHABLE' });
+    const { message } = error as Error;
+    expect(message).toMatch(/^no container runtime answered: /);
+    expect(message).toContain(`${missing} (missing)`);
+    expect(message).toContain(`${plainFile} (not answering: not a socket)`);
+    expect(message).toContain(`${silent} (not answering: `);
+    expect(message).toContain("mount the node's runtime socket");
+  });
+
+  it('gives up on a containerd socket that never answers within the probe timeout', async () => {
+    const started = performance.now();
+    await expect(
+      detectRuntime({ probeTimeoutMs: 500 }, { containerd: [silent], docker: [] }),
+    ).rejects.toMatchObject({ message: expect.stringContaining(`${silent} (not answering: `) });
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it('rejects a tcp:// Docker host as UNSUPPORTED', async () => {
+    await expect(detectRuntime({ dockerHost: 'tcp://127.0.0.1:2375' })).rejects.toMatchObject({
+      code: 'UNSUPPORTED',
+    });
+  });
+});
