@@ -1,5 +1,7 @@
-#!/usr/bin/env -S npx --no-install tsx
+#!/usr/bin/env -S node --import tsx
 // Finds every image the chart in helm/ uses and saves each as an archive in images/. See OFFLINE-IMAGES.md.
+// Started by node with tsx's loader, not through npx: npx does not pass SIGINT/SIGTERM on, and a killed npx
+// would leave the export running. Run it from inside the repository (tsx resolves from node_modules there).
 import { runExportCommand } from '../lib/export/command.ts';
 
 process.exitCode = await runExportCommand(process.argv.slice(2), {

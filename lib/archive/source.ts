@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { AirlockError } from '../errors.ts';
 import { ArchiveCorruptError } from './errors.ts';
-import { isGzipFile } from './gzip.ts';
+import { hasGzipName, isGzipFile } from './gzip.ts';
 
 const READ_CHUNK = 1 << 20;
 
@@ -41,10 +41,26 @@ export const readTar = async (path: string, options: ReadTarOptions): Promise<{ 
   const compressed = await isGzipFile(path).catch((error: unknown) => {
     throw toReadError(path, error);
   });
+  // Checked before any byte is parsed: read as a tar, gzip-less bytes would only say "truncated".
+  if (hasGzipName(path) && !compressed) {
+    throw new ArchiveCorruptError(
+      `${path}: named like a gzip file but is not gzip-compressed (no gzip magic bytes) — rename it to .tar if it is a plain tar, or copy it again`,
+    );
+  }
   let stopped = false;
+  // What the reader refused (a hostile entry, an oversized document): tearing down gunzip after it makes
+  // pipeline() reject with an AbortError instead, which would hide the reason.
+  let refused: unknown;
   const consume = async (source: AsyncIterable<Buffer>): Promise<void> => {
     for await (const chunk of source) {
-      if (options.onTarChunk(chunk)) {
+      let stop: boolean | undefined;
+      try {
+        stop = options.onTarChunk(chunk);
+      } catch (error) {
+        refused = error;
+        throw error;
+      }
+      if (stop) {
         stopped = true;
         return;
       }
@@ -58,6 +74,7 @@ export const readTar = async (path: string, options: ReadTarOptions): Promise<{ 
     if (compressed) await pipeline(file, createGunzip({ chunkSize: READ_CHUNK }), consume, signal);
     else await pipeline(file, consume, signal);
   } catch (error) {
+    if (refused !== undefined) throw refused;
     // Stopping early tears the stream down (premature close, abort, or a gzip error in bytes we no longer need).
     if (!stopped || options.signal?.aborted) throw toReadError(path, error);
   }

@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { ContentTracker, checkReferences } from './contents.ts';
 import { type ArchiveLimits, DEFAULT_DOCUMENT_LIMIT, DocumentCollector } from './documents.ts';
 import { checkEntry, normalizeEntryPath } from './entries.ts';
-import { ArchiveCorruptError, ChecksumMismatchError } from './errors.ts';
-import { hasGzipName, isGzipFile } from './gzip.ts';
-import { readTar, toReadError } from './source.ts';
+import { ChecksumMismatchError } from './errors.ts';
+import { readTar } from './source.ts';
 import { type ArchiveSummary, summarize } from './summary.ts';
 import type { EntrySink } from './tar-reader.ts';
 import { TarWalker } from './tar-reader.ts';
@@ -39,14 +38,6 @@ export const verifyArchive = async (
   path: string,
   options: VerifyArchiveOptions = {},
 ): Promise<ArchiveSummary> => {
-  const compressed = await isGzipFile(path).catch((error: unknown) => {
-    throw toReadError(path, error);
-  });
-  if (hasGzipName(path) && !compressed) {
-    throw new ArchiveCorruptError(
-      `${path}: named like a gzip file but is not gzip-compressed (no gzip magic bytes) — rename it to .tar if it is a plain tar, or copy it again`,
-    );
-  }
   const limit = options.limits?.documentBytes ?? DEFAULT_DOCUMENT_LIMIT;
   const collector = new DocumentCollector(path, { documentBytes: limit });
   const tracker = new ContentTracker(path, limit);
@@ -56,7 +47,7 @@ export const verifyArchive = async (
     return both(collector.sinkFor(name, entry.type, entry.size), tracker.sinkFor(entry, name));
   });
   const fileHash = createHash('sha256');
-  await readTar(path, {
+  const { compressed } = await readTar(path, {
     onFileChunk: (chunk) => fileHash.update(chunk),
     onTarChunk: (chunk) => {
       walker.write(chunk);

@@ -3,10 +3,11 @@ import { CommandError } from '../exec/run.ts';
 import { silentLogger } from '../report/log.ts';
 import { type AnnotationScan, scanAnnotations } from './annotations.ts';
 import { openChart } from './chart.ts';
-import { chartsInContext, type ValuesLayer } from './chart-tree.ts';
+import { type ChartInContext, chartsInContext, type ValuesLayer } from './chart-tree.ts';
 import { helmVersion, renderChart } from './helm-template.ts';
 import { scanRendered } from './rendered.ts';
 import {
+  addDeclaredImages,
   collectImages,
   configuredMentions,
   excludeImages,
@@ -87,15 +88,31 @@ const setLayer = (set: readonly string[], rendered: boolean, warnings: string[])
 };
 
 /**
- * Without rendering, values decide: annotations list a chart's defaults, so an annotated image that the values
- * switch off (`enabled: false`, a false subchart condition) is not exported.
+ * Rendered images (or, without helm, the values' enabled images) are the base; annotated images join them
+ * (see addDeclaredImages); values images of components switched off stay in notRendered.
  */
-const selectWithoutRendering = (values: ValuesScan, annotations: AnnotationScan): RenderedPartition => {
-  const listed = partitionByRendered(collectImages(values.mentions), collectImages(annotations.mentions));
-  const disabled = collectImages([...values.disabled, ...annotations.disabled]);
-  const switchedOff = partitionByRendered(disabled, listed.notRendered);
-  const images = mergeImages(listed.images, switchedOff.notRendered);
-  return { images, notRendered: partitionByRendered(images, switchedOff.images).notRendered };
+const selectImages = (
+  base: readonly DiscoveredImage[],
+  values: ValuesScan,
+  annotations: AnnotationScan,
+  contexts: readonly ChartInContext[],
+): RenderedPartition => {
+  const switchedOff = collectImages([
+    ...scanValues(contexts.filter((context) => context.disabledBy)).disabled,
+    ...annotations.disabled,
+  ]);
+  const configured = collectImages([...values.mentions, ...values.disabled]);
+  const declared = addDeclaredImages(base, collectImages(annotations.mentions), { switchedOff, configured });
+  const fromValues = partitionByRendered(declared.images, configured);
+  return {
+    images: fromValues.images,
+    notRendered: mergeImages(
+      fromValues.notRendered,
+      [...declared.notRendered, ...collectImages(annotations.disabled)].filter(
+        (image) => !fromValues.notRendered.some((other) => other.reference === image.reference),
+      ),
+    ),
+  };
 };
 
 /**
@@ -121,21 +138,15 @@ export const discoverImages = async (options: DiscoverOptions): Promise<Discover
     const annotations = scanAnnotations(contexts);
     warnings.push(...values.warnings, ...annotations.warnings);
 
-    let images: DiscoveredImage[];
-    let notRendered: DiscoveredImage[];
+    let base: DiscoveredImage[];
     if (rendering) {
       const rendered = scanRendered(rendering.manifests);
       warnings.push(...rendered.warnings);
-      const found = collectImages([
-        ...values.mentions,
-        ...values.disabled,
-        ...annotations.mentions,
-        ...annotations.disabled,
-      ]);
-      ({ images, notRendered } = partitionByRendered(collectImages(rendered.mentions), found));
+      base = collectImages(rendered.mentions);
     } else {
-      ({ images, notRendered } = selectWithoutRendering(values, annotations));
+      base = collectImages(values.mentions);
     }
+    let { images, notRendered } = selectImages(base, values, annotations, contexts);
 
     const configured = collectImages(configuredMentions(settings.additionalImages));
     images = mergeImages(images, configured);

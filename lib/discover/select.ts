@@ -67,6 +67,42 @@ export const partitionByRendered = (
   return { images, notRendered };
 };
 
+/**
+ * Chart.yaml annotations are the author's list of every image the chart needs, including those rendered only with
+ * non-default values (an install hook, an optional job): they are exported even when not rendered, with three
+ * refinements. An image of a switched-off subchart stays in `notRendered`. One whose repository is rendered under
+ * another name (values replaced its registry, tag or digest) stays in `notRendered` too. One whose repository the
+ * values configure under another name, unrendered (the hook switched off, `global.imageRegistry` set), is exported
+ * under the values' name: that is the name kubelet will ask for once the component is on.
+ */
+export const addDeclaredImages = (
+  images: readonly DiscoveredImage[],
+  declared: readonly DiscoveredImage[],
+  context: { switchedOff: readonly DiscoveredImage[]; configured: readonly DiscoveredImage[] },
+): RenderedPartition => {
+  const confirmed = partitionByRendered(images, declared);
+  const kept: DiscoveredImage[] = [];
+  const notRendered: DiscoveredImage[] = [];
+  for (const image of confirmed.notRendered) {
+    const off = context.switchedOff.some((other) => sameImage(other.parsed, image.parsed));
+    const replaced = images.some((other) => other.parsed.path === image.parsed.path);
+    if (off || replaced) {
+      notRendered.push(image);
+      continue;
+    }
+    const configured = context.configured.find(
+      (other) => other.parsed.path === image.parsed.path && !sameImage(other.parsed, image.parsed),
+    );
+    if (!configured) {
+      kept.push(image);
+      continue;
+    }
+    kept.push({ ...configured, sources: [...configured.sources, ...image.sources] });
+    notRendered.push(image);
+  }
+  return { images: mergeImages(confirmed.images, kept), notRendered };
+};
+
 /** Folds images into a list by reference, merging written names, sources and pull policies. */
 export const mergeImages = (
   base: readonly DiscoveredImage[],

@@ -111,6 +111,8 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
   const client = createRegistryClient({
     insecureRegistries: config?.insecureRegistries ?? [],
     mirrors: config?.mirrors ?? {},
+    stallTimeoutMs: options.stallTimeoutMs,
+    retries: options.retries,
     logger,
   });
   try {
@@ -138,7 +140,13 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
         `${formatCounts(report.results)}; archives, SHA256SUMS and images.json in ${options.output}/`,
       );
     }
-    for (const result of failed) logger.error(`${result.image}: ${result.reason}`);
+    // One line per failed image, with the stable code operators grep for.
+    for (const result of failed) {
+      const reason = result.reason?.startsWith(`${result.image}: `)
+        ? result.reason.slice(result.image.length + 2)
+        : result.reason;
+      logger.error(`${result.image}: ${reason}${result.code ? ` [${result.code}]` : ''}`);
+    }
     if (options.json) {
       io.stdout.write(
         `${JSON.stringify({ images: discovery.images.map(describeImage), notRendered: discovery.notRendered.map(describeImage), warnings: discovery.warnings, results: report.results, archives: report.manifest?.images ?? [] }, null, 2)}\n`,

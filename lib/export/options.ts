@@ -19,6 +19,8 @@ export interface ExportCommandOptions {
   includeUnrendered: boolean;
   compression: 'none' | 'gzip';
   gzipLevel: number;
+  stallTimeoutMs: number;
+  retries: number;
   helm?: string;
   help: boolean;
   config?: AirlockConfig;
@@ -39,8 +41,10 @@ Finds every image the chart uses and saves each as an archive that containerd an
   --json                  machine-readable output on stdout
   --dry-run               resolve every image in its registry, write nothing
   --concurrency N         images handled at once (default: 3)
-  --compression none|gzip gzip the whole archive (.tar.gz); layers are already compressed (default: none)
-  --gzip-level N          1-9 with --compression gzip (default: 1)
+  --compression gzip|none gzip writes <repository>_<tag>.tar.gz, none writes .tar (default: gzip)
+  --gzip-level N          0-9 with gzip; layers are already compressed, so 0 (stored) is fastest (default: 0)
+  --timeout SECONDS       no bytes from a registry for this long fails the attempt, which is retried (default: 30)
+  --retries N             attempts after the first on 429, 5xx, resets and stalls, per image (default: 4)
   --include-unrendered    also export images found in values that the chart does not render
   --helm PATH             helm binary (default: helm on PATH)
   --verbose               debug logs
@@ -50,13 +54,21 @@ Finds every image the chart uses and saves each as an archive that containerd an
 const asList = (value: unknown): string[] =>
   value === undefined ? [] : (Array.isArray(value) ? value : [value]).map(String);
 
-const positiveInteger = (flag: string, value: unknown): number => {
+const wholeNumber = (flag: string, value: unknown, minimum: number): number => {
   const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) {
+  if (!Number.isInteger(number) || number < minimum) {
     throw new AirlockError(
       'BAD_INPUT',
-      `--${flag}: expected a whole number of at least 1, got ${JSON.stringify(value)}`,
+      `--${flag}: expected a whole number of at least ${minimum}, got ${JSON.stringify(value)}`,
     );
+  }
+  return number;
+};
+
+const positiveNumber = (flag: string, value: unknown): number => {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) {
+    throw new AirlockError('BAD_INPUT', `--${flag}: expected a number above 0, got ${JSON.stringify(value)}`);
   }
   return number;
 };
@@ -78,6 +90,8 @@ export const parseExportArguments = async (
       'concurrency',
       'compression',
       'gzip-level',
+      'timeout',
+      'retries',
       'helm',
     ],
     boolean: ['list', 'json', 'dry-run', 'verbose', 'include-unrendered', 'help'],
@@ -102,14 +116,14 @@ export const parseExportArguments = async (
     ? await loadConfig(configFile, { required: flags.config !== undefined })
     : undefined;
 
-  const compression = flags.compression ?? config?.compression ?? 'none';
+  const compression = flags.compression ?? config?.compression ?? 'gzip';
   if (compression !== 'none' && compression !== 'gzip') {
     throw new AirlockError(
       'BAD_INPUT',
       `--compression: expected none or gzip, got ${JSON.stringify(compression)}`,
     );
   }
-  const gzipLevel = Number(flags['gzip-level'] ?? config?.gzipLevel ?? 1);
+  const gzipLevel = Number(flags['gzip-level'] ?? config?.gzipLevel ?? 0);
   if (!Number.isInteger(gzipLevel) || gzipLevel < 0 || gzipLevel > 9) {
     throw new AirlockError(
       'BAD_INPUT',
@@ -131,7 +145,9 @@ export const parseExportArguments = async (
     list: Boolean(flags.list),
     json: Boolean(flags.json),
     dryRun: Boolean(flags['dry-run']),
-    concurrency: positiveInteger('concurrency', flags.concurrency ?? config?.concurrency ?? 3),
+    concurrency: wholeNumber('concurrency', flags.concurrency ?? config?.concurrency ?? 3, 1),
+    stallTimeoutMs: positiveNumber('timeout', flags.timeout ?? 30) * 1000,
+    retries: wholeNumber('retries', flags.retries ?? 4, 0),
     verbose: Boolean(flags.verbose),
     includeUnrendered: Boolean(flags['include-unrendered'] || config?.includeUnrendered),
     compression,

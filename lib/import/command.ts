@@ -3,6 +3,7 @@ import { describeError } from '../errors.ts';
 import { createLogger } from '../report/log.ts';
 import { countOutcomes, formatCounts, formatResultTable } from '../report/results.ts';
 import { detectRuntime } from '../runtime/index.ts';
+import { type ArchiveListing, listArchives } from './archives.ts';
 import { importArchives } from './import.ts';
 import { IMPORT_USAGE, type ImportOptions, parseImportArguments } from './options.ts';
 
@@ -53,14 +54,25 @@ export const runImportCommand = async (argv: readonly string[], io: ImportIo): P
   }
 
   const version = await runtime.version().catch(() => runtime.kind);
+  // Listed before the header, so the header can say how many archives this node is about to import.
+  let listing: ArchiveListing | undefined;
+  let listingError: unknown;
+  try {
+    listing = await listArchives(options.dir);
+  } catch (error) {
+    listingError = error;
+  }
+  const count = listing ? `${listing.archives.length} archive(s)` : 'no archives';
   logger.info(
     `airlock importer ${IMPORTER_VERSION} on node ${node}: ${version} at ${runtime.endpoint}` +
-      `${runtime.kind === 'containerd' ? ` (namespace ${options.namespace})` : ''}, images from ${options.dir}`,
+      `${runtime.kind === 'containerd' ? ` (namespace ${options.namespace})` : ''}, ${count} in ${options.dir}`,
   );
 
   try {
+    if (!listing) throw listingError;
     const report = await importArchives({
       dir: options.dir,
+      listing,
       runtime,
       concurrency: options.concurrency,
       retries: options.retries,

@@ -6,12 +6,14 @@ import { AirlockError, describeError, isAirlockError } from '../errors.ts';
 import type { Logger } from '../report/log.ts';
 import { formatResultLine, type ImageResult } from '../report/results.ts';
 import type { ContainerRuntime } from '../runtime/index.ts';
-import { listArchives } from './archives.ts';
+import { type ArchiveListing, listArchives } from './archives.ts';
 import { expectedNames, indexRuntimeImages, isPresent } from './present.ts';
 import { withRetries } from './retry.ts';
 
 export interface ImportArchivesOptions {
   dir: string;
+  /** The directory's listing when the caller already read it (for its log header); read here otherwise. */
+  listing?: ArchiveListing;
   runtime: ContainerRuntime;
   concurrency: number;
   retries: number;
@@ -35,7 +37,7 @@ const seconds = (since: number) => (performance.now() - since) / 1000;
 /** Imports every archive of a directory; one archive's failure never stops the others. */
 export const importArchives = async (options: ImportArchivesOptions): Promise<ImportReport> => {
   const { dir, runtime, logger } = options;
-  const { archives, ignored } = await listArchives(dir);
+  const { archives, ignored } = options.listing ?? (await listArchives(dir));
   for (const name of ignored) logger.info(`ignored   ${name}  (not .tar, .tar.gz or .tgz)`);
   const checksums = await readChecksums(dir);
   const results: ImageResult[] = [];
@@ -87,6 +89,12 @@ export const importArchives = async (options: ImportArchivesOptions): Promise<Im
             logger.warn(`${name}: not listed in SHA256SUMS, imported without a checksum`);
           const verified = await verifyArchive(file, expected ? { sha256: expected } : {});
           const names = verified.images.flatMap((image) => expectedNames(image, runtime.kind));
+          for (const image of verified.images) {
+            if (runtime.kind !== 'docker' || expectedNames(image, 'docker').length > 0) continue;
+            logger.warn(
+              `${name}: Docker cannot name an image by digest from an archive: ${image.names.join(', ')} goes in as image ${image.configDigest ?? '(no ID)'} without a name — pods on this node that reference it by digest will try to pull it; reference it by tag, or use containerd`,
+            );
+          }
 
           await withRetries(
             () =>

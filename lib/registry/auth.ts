@@ -183,6 +183,9 @@ export const createAuthenticator = ({
     async headerFor(endpoint, repository, subject, signal) {
       const challenge = challenges.get(endpoint.origin);
       if (!challenge) return undefined;
+      // A Basic challenge from one repository does not mean every repository needs a login (public and private
+      // repositories on one host): without credentials, go anonymously and let a real 401 decide.
+      if (challenge.scheme === 'basic' && !(await credentialFor(endpoint))) return undefined;
       return authorize(endpoint, challenge, repository, subject, false, signal);
     },
 

@@ -77,9 +77,10 @@ export const parseImportedNames = (stdout: string): string[] => {
   return names;
 };
 
-// What ctr's gRPC client says when the socket is gone or containerd went away mid-call.
+// What ctr's gRPC client says when the socket is gone or containerd went away mid-call. A content write cut
+// by containerd's exit ends in `failed to send write: EOF` (seen with ctr 1.6 when containerd restarts).
 const UNREACHABLE =
-  /failed to dial|code = Unavailable|connection refused|transport is closing|error reading from server|connection reset by peer/i;
+  /failed to dial|code = Unavailable|connection refused|transport is closing|error reading from server|connection reset by peer|failed to (?:send|receive) write: EOF/i;
 const NO_SPACE = /no space left on device|ENOSPC|disk quota exceeded/i;
 
 /** containerd's root, read from where the content store says it lives; the default when it does not answer. */

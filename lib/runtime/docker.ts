@@ -39,7 +39,7 @@ const repositoryOf = (tag: string): string => {
   return colon > tag.lastIndexOf('/') ? tag.slice(0, colon) : tag;
 };
 
-/** One RuntimeImage per RepoTag and per RepoDigest, each carrying the image ID (the config digest). */
+/** One RuntimeImage per RepoTag, per RepoDigest and per image ID, each carrying the ID (the config digest). */
 export const toRuntimeImages = (summaries: readonly DockerImageSummary[]): RuntimeImage[] => {
   const images: RuntimeImage[] = [];
   for (const summary of summaries) {
@@ -54,6 +54,8 @@ export const toRuntimeImages = (summaries: readonly DockerImageSummary[]): Runti
     for (const name of repoDigests) {
       images.push({ name, id: summary.Id, digest: name.slice(name.indexOf('@') + 1) });
     }
+    // Every image also under its ID: a load of a digest-only archive leaves an image with no name at all.
+    images.push({ name: summary.Id, id: summary.Id });
   }
   return images;
 };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyArchive, writeImageArchive } from '../../lib/archive/index.ts';
+import { readArchiveSummary, verifyArchive, writeImageArchive } from '../../lib/archive/index.ts';
 import { fixtureImage } from './fixture-image.ts';
 import { minimalLayout, type RawEntry, rawTar, sha256Hex } from './raw-tar.ts';
 
@@ -144,6 +144,17 @@ describe('verifyArchive refuses hostile and foreign input', () => {
     const bytes = rawTar([{ path: 'index.json', size: 1024 * 1024 * 1024 }], { end: false });
     const path = await writeRaw('huge-index.tar', bytes);
     await expect(verifyArchive(path)).rejects.toMatchObject(
+      corrupt(/index.json is 1024.0 MiB, over the 4.0 MiB limit/),
+    );
+  });
+
+  it('names the size limit, not an abort, when the huge index.json is inside a .tar.gz', async () => {
+    const bytes = gzipSync(rawTar([{ path: 'index.json', size: 1024 * 1024 * 1024 }], { end: false }));
+    const path = await writeRaw('huge-index.tar.gz', bytes);
+    await expect(verifyArchive(path)).rejects.toMatchObject(
+      corrupt(/index.json is 1024.0 MiB, over the 4.0 MiB limit/),
+    );
+    await expect(readArchiveSummary(path)).rejects.toMatchObject(
       corrupt(/index.json is 1024.0 MiB, over the 4.0 MiB limit/),
     );
   });

@@ -46,7 +46,41 @@ const undocumentedKeys = (map: YAMLMap, prefix = ''): string[] =>
     return documented ? nested : [path, ...nested];
   });
 
+type SchemaNode = { properties?: Record<string, SchemaNode>; $ref?: string; [key: string]: unknown };
+
+/** Follows a local `#/definitions/...` reference; the schema has no other kind. */
+const resolve = (root: SchemaNode, node: SchemaNode | undefined): SchemaNode | undefined => {
+  if (!node?.$ref) return node;
+  const target = node.$ref
+    .slice(2)
+    .split('/')
+    .reduce<unknown>((at, key) => (at as Record<string, unknown> | undefined)?.[key], root);
+  return resolve(root, target as SchemaNode | undefined);
+};
+
+/** Dotted paths of values.yaml that have no property in the schema (free-form objects are not descended into). */
+const unschematized = (
+  root: SchemaNode,
+  values: Record<string, unknown>,
+  node: SchemaNode,
+  prefix = '',
+): string[] =>
+  Object.entries(values).flatMap(([key, value]) => {
+    const path = `${prefix}${key}`;
+    const property = resolve(root, node.properties?.[key]);
+    if (!property) return [path];
+    const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
+    if (!isObject || FREE_FORM.has(key)) return [];
+    return unschematized(root, value as Record<string, unknown>, property, `${path}.`);
+  });
+
 describe('values.schema.json', () => {
+  it('has a property for every value of values.yaml', async () => {
+    const schema = (await readSchema()) as SchemaNode;
+    const values = parseDocument(await readFile(join(chartDir, 'values.yaml'), 'utf8')).toJS();
+    expect(unschematized(schema, values, schema)).toEqual([]);
+  });
+
   it('is draft-07 and refers to nothing outside itself, so it loads in an air gap', async () => {
     const schema = await readSchema();
     expect(schema).toMatchObject({ $schema: 'http://json-schema.org/draft-07/schema#' });

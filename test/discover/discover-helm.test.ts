@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { discoverImages } from '../../lib/discover/index.ts';
-import { AGENT_DIGEST, SHOP_DEFAULT_IMAGES, shopChart, writeTree } from './fixtures.ts';
+import { AGENT_DIGEST, hookedChart, SHOP_DEFAULT_IMAGES, shopChart, writeTree } from './fixtures.ts';
 
 const rig = inject('rig');
 if (!rig)
@@ -156,6 +156,38 @@ describe.each(helms)('discoverImages with %s', (_name, helm) => {
       'docker.io/acme/web:2.4.1',
       'docker.io/bitnami/redis:7.2.5',
       'registry.internal:5000/acme/exporter:0.9',
+    ]);
+  });
+
+  it('exports an image declared in Chart.yaml but not rendered with these values, the undeclared sidecar not', async () => {
+    const result = await discoverImages({ chart: join(await writeTree(hookedChart()), 'hooked'), helm });
+    expect(references(result.images)).toEqual(['docker.io/acme/app:1.0', 'docker.io/acme/hook:2.0']);
+    const hook = result.images.find((image) => image.reference === 'docker.io/acme/hook:2.0');
+    expect(hook?.sources).toEqual([
+      {
+        kind: 'annotation',
+        file: expect.stringMatching(/hooked\/Chart\.yaml$/),
+        location: 'annotations["helm.sh/images"][1]',
+      },
+      { kind: 'values', file: expect.stringMatching(/hooked\/values\.yaml$/), location: 'hook.image' },
+    ]);
+    expect(references(result.notRendered)).toEqual(['docker.io/acme/sidecar:3.0']);
+  });
+
+  it('exports a declared but unrendered image under the registry the values give it', async () => {
+    const result = await discoverImages({
+      chart: join(await writeTree(hookedChart()), 'hooked'),
+      helm,
+      set: ['global.imageRegistry=mirror.internal:5000'],
+    });
+    expect(references(result.images)).toEqual([
+      'mirror.internal:5000/acme/app:1.0',
+      'mirror.internal:5000/acme/hook:2.0',
+    ]);
+    expect(references(result.notRendered)).toEqual([
+      'docker.io/acme/app:1.0',
+      'docker.io/acme/hook:2.0',
+      'mirror.internal:5000/acme/sidecar:3.0',
     ]);
   });
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { discoverImages, HELM_MISSING_WARNING, HELM_SKIPPED_WARNING } from '../../lib/discover/index.ts';
-import { AGENT_DIGEST, shopChart, writeTree } from './fixtures.ts';
+import { AGENT_DIGEST, hookedChart, shopChart, writeTree } from './fixtures.ts';
 
 const references = (images: { reference: string }[]) => images.map((image) => image.reference);
 const shop = async () => join(await writeTree(shopChart()), 'shop');
@@ -59,7 +59,12 @@ describe('discoverImages without helm', () => {
         'registry.internal:5000/bitnami/redis:7.2.5',
       ]),
     );
-    expect(result.notRendered).toEqual([]);
+    // The annotations name the defaults the values replaced: those names are not exported.
+    expect(references(result.notRendered)).toEqual([
+      'docker.io/acme/web:2.4.1',
+      'docker.io/bitnami/redis:7.2.5',
+    ]);
+    expect(references(result.images)).not.toContain('docker.io/acme/web:2.4.1');
   });
 
   it('sets apart a subchart switched off by its condition', async () => {
@@ -131,5 +136,16 @@ describe('discoverImages without helm', () => {
     await expect(
       discoverImages({ chart: await shop(), helm: false, additionalImages: ['Nope:1'] }),
     ).rejects.toThrow(/additional_images\[0\]: "Nope:1": not a valid image reference/);
+  });
+
+  it('exports an image declared in Chart.yaml that the values switch off, with its annotation source', async () => {
+    const result = await discoverImages({
+      chart: join(await writeTree(hookedChart()), 'hooked'),
+      helm: false,
+    });
+    expect(references(result.images)).toEqual(['docker.io/acme/app:1.0', 'docker.io/acme/hook:2.0']);
+    const hook = result.images.find((image) => image.reference === 'docker.io/acme/hook:2.0');
+    expect(hook?.sources.map((source) => source.kind)).toEqual(['annotation', 'values']);
+    expect(references(result.notRendered)).toEqual(['docker.io/acme/sidecar:3.0']);
   });
 });

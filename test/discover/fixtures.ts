@@ -211,3 +211,59 @@ export const SHOP_DEFAULT_IMAGES = [
   `ghcr.io/acme/agent:1.2@${AGENT_DIGEST}`,
   'quay.io/prometheus/prometheus:v2.53.0',
 ];
+
+/**
+ * "hooked": an app image always rendered, an install-hook image rendered only with hook.enabled=true and
+ * declared in Chart.yaml, and a sidecar switched off in values and not declared.
+ */
+export const hookedChart = (): ChartFiles => ({
+  'hooked/Chart.yaml': `apiVersion: v2
+name: hooked
+version: 0.1.0
+annotations:
+  helm.sh/images: |
+    - name: app
+      image: docker.io/acme/app:1.0
+    - name: hook
+      image: docker.io/acme/hook:2.0
+`,
+  'hooked/values.yaml': `global:
+  imageRegistry: ""
+app:
+  image: {registry: docker.io, repository: acme/app, tag: "1.0"}
+hook:
+  enabled: false
+  image: {registry: docker.io, repository: acme/hook, tag: "2.0"}
+sidecar:
+  enabled: false
+  image: {registry: docker.io, repository: acme/sidecar, tag: "3.0"}
+`,
+  'hooked/templates/_helpers.tpl': IMAGE_HELPER,
+  'hooked/templates/app.yaml': `apiVersion: v1
+kind: Pod
+metadata: {name: app}
+spec:
+  containers:
+    - name: app
+      image: {{ include "shop.image" (dict "image" .Values.app.image "global" .Values.global "appVersion" .Chart.AppVersion) | quote }}
+    {{- if .Values.sidecar.enabled }}
+    - name: sidecar
+      image: {{ include "shop.image" (dict "image" .Values.sidecar.image "global" .Values.global "appVersion" .Chart.AppVersion) | quote }}
+    {{- end }}
+`,
+  'hooked/templates/hook.yaml': `{{- if .Values.hook.enabled }}
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: hook
+  annotations: {helm.sh/hook: pre-install}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: hook
+          image: {{ include "shop.image" (dict "image" .Values.hook.image "global" .Values.global "appVersion" .Chart.AppVersion) | quote }}
+{{- end }}
+`,
+});

@@ -91,6 +91,16 @@ describe('detectRuntime', () => {
     expect(runtime.kind).toBe('containerd');
   });
 
+  it('tries containerd, then the k3s/RKE2 socket, then Docker, and names each in order', async () => {
+    const k3s = join(dir, 'k3s-containerd.sock');
+    const error = await detectRuntime({}, { containerd: [missing, k3s], docker: [plainFile] }).catch(
+      (failure: unknown) => failure as Error,
+    );
+    expect((error as Error).message).toContain(
+      `${missing} (missing), ${k3s} (missing), ${plainFile} (not answering: not a socket)`,
+    );
+  });
+
   it('falls back to Docker when no containerd answers', async () => {
     const runtime = await detectRuntime({}, { containerd: [missing], docker: [rig.docker.socket] });
     expect(runtime.kind).toBe('docker');
@@ -111,6 +121,7 @@ describe('detectRuntime', () => {
     expect(error).toMatchObject({ code: 'RUNTIME_UNREACHABLE' });
     const { message } = error as Error;
     expect(message).toMatch(/^no container runtime answered: /);
+    expect(message).not.toContain('\n');
     expect(message).toContain(`${missing} (missing)`);
     expect(message).toContain(`${plainFile} (not answering: not a socket)`);
     expect(message).toContain(`${silent} (not answering: `);

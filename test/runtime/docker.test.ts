@@ -166,7 +166,7 @@ describe('Docker host values', () => {
 });
 
 describe('Docker answers', () => {
-  it('lists one image per RepoTag and RepoDigest, with the digest of the same repository', () => {
+  it('lists one image per RepoTag, RepoDigest and ID, with the digest of the same repository', () => {
     const images = toRuntimeImages([
       {
         Id: 'sha256:config',
@@ -180,6 +180,9 @@ describe('Docker answers', () => {
       { name: 'nginx:1.25', id: 'sha256:config', digest: 'sha256:manifest' },
       { name: 'localhost:5000/web:1', id: 'sha256:config', digest: 'sha256:manifest' },
       { name: 'nginx@sha256:manifest', id: 'sha256:config', digest: 'sha256:manifest' },
+      { name: 'sha256:config', id: 'sha256:config' },
+      { name: 'sha256:dangling', id: 'sha256:dangling' },
+      { name: 'sha256:untagged', id: 'sha256:untagged' },
     ]);
   });
 

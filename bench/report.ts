@@ -1,0 +1,154 @@
+import { type Verdict, verdicts } from './budget.ts';
+import { machineLines } from './machine.ts';
+import type { Cell } from './measure.ts';
+import type { BenchResults, WorkloadFigures } from './suite.ts';
+
+const MIB = 1024 * 1024;
+
+interface Row {
+  workload: string;
+  step: 'export' | 'import' | 'start-up';
+  what: string;
+  cell: Cell;
+  /** The airlock figure this row is compared with; absent on airlock's own rows. */
+  versus?: Cell;
+  /** Memory is shown for the commands whose footprint matters (airlock's). */
+  memory?: boolean;
+}
+
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
+const mib = (kib: number | undefined) => (kib === undefined ? '-' : (kib / 1024).toFixed(0));
+
+const workloadRows = ({ workload, export: exported, import: imported }: WorkloadFigures): Row[] => {
+  const label = workload.short;
+  const exportRow = (what: string, cell: Cell, extra: Partial<Row> = {}): Row => ({
+    workload: label,
+    step: 'export',
+    what,
+    cell,
+    versus: exported.airlockGzip,
+    ...extra,
+  });
+  const importRow = (what: string, cell: Cell, versus: Cell | undefined, memory = false): Row => ({
+    workload: label,
+    step: 'import',
+    what,
+    cell,
+    ...(versus ? { versus } : {}),
+    memory,
+  });
+  return [
+    exportRow('physical limit: every blob downloaded once (undici -> /dev/null)', exported.physical),
+    { ...exportRow('airlock export, gzip level 0 (.tar.gz)', exported.airlockGzip), memory: true },
+    exportRow('airlock export, --compression none (.tar)', exported.airlockNone, { memory: true }),
+    exportRow('airlock export, gzip level 0, from an esbuild bundle (no tsx)', exported.airlockBundled, {
+      memory: true,
+    }),
+    exportRow('skopeo copy docker:// -> docker-archive:', exported.skopeo),
+    exportRow('docker pull (rig dockerd)', exported.original.pull),
+    exportRow('docker save | gzip', exported.original.save),
+    exportRow('original design: docker pull + docker save | gzip', exported.original.total),
+    importRow('airlock importer -> containerd', imported.airlockContainerd, undefined, true),
+    importRow('gunzip -c | ctr images import - (same archives)', imported.ctr, imported.airlockContainerd),
+    importRow(
+      'airlock importer, unchanged set (re-import)',
+      imported.airlockReimport,
+      imported.airlockContainerd,
+      true,
+    ),
+    importRow('ctr images import, images already present', imported.ctrReimport, imported.airlockContainerd),
+    importRow('airlock importer -> dockerd', imported.airlockDocker, undefined, true),
+    importRow('docker load -i (same archives)', imported.dockerLoad, imported.airlockDocker),
+  ];
+};
+
+const HEADER = [
+  'workload',
+  'step',
+  'measurement',
+  'median s',
+  'runs s',
+  'vs airlock',
+  'peak RSS MiB (tree / largest process)',
+];
+
+const cells = (row: Row): string[] => [
+  row.workload,
+  row.step,
+  row.what,
+  seconds(row.cell.ms),
+  row.cell.samples.map((sample) => seconds(sample.ms)).join(' '),
+  row.versus ? `${(row.cell.ms / row.versus.ms).toFixed(2)}x` : 'airlock',
+  row.memory ? `${mib(row.cell.treeKib)} / ${mib(row.cell.maxProcessKib)}` : '',
+];
+
+const renderMarkdown = (header: readonly string[], rows: readonly string[][]): string =>
+  [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.map((cell) => cell.replaceAll('|', '\\|')).join(' | ')} |`),
+  ].join('\n');
+
+const renderText = (header: readonly string[], rows: readonly string[][]): string => {
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (row: readonly string[]) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+};
+
+const verdictRows = (list: readonly Verdict[]): string[][] =>
+  list.map((verdict) => [verdict.pass ? 'PASS' : 'MISS', verdict.budget, verdict.workload, verdict.measured]);
+
+/** The whole report: machine, settings, one table of figures, then one PASS/MISS line per budget. */
+export const formatReport = (results: BenchResults, markdown: boolean): string => {
+  const render = markdown ? renderMarkdown : renderText;
+  const { settings, scaling } = results;
+  const { startup } = results;
+  const startupRow = (what: string, cell: Cell): Row => ({
+    workload: '-',
+    step: 'start-up',
+    what,
+    cell,
+    memory: true,
+  });
+  const rows = [
+    startupRow('exporter --help (node --import tsx)', startup.exporterTsx),
+    startupRow('exporter --help (./scripts/export-images.ts: npx, tsx)', startup.exporterScript),
+    startupRow('exporter --help (esbuild bundle, plain node)', startup.exporterBundle),
+    startupRow(
+      'importer --help (esbuild bundle, plain node: what the hook Job runs)',
+      startup.importerBundle,
+    ),
+    ...workloadRows(results.large),
+    ...workloadRows(results.shared),
+  ];
+  rows.push({
+    workload: scaling.subset.short,
+    step: 'export',
+    what: 'airlock export, gzip level 0 (scaling check)',
+    cell: scaling.subsetExport,
+    memory: true,
+  });
+  const list = verdicts(results);
+  const passed = list.filter((verdict) => verdict.pass).length;
+  const bullet = markdown ? '- ' : '';
+  return [
+    ...machineLines(results.machine).map((line) => `${bullet}${line}`),
+    ...[results.large.workload, results.shared.workload, scaling.subset].map(
+      (workload) =>
+        `${bullet}${workload.short}: ${workload.label}; ${(workload.uniqueBytes / MIB).toFixed(1)} MiB distinct blobs, ${(workload.totalBytes / MIB).toFixed(1)} MiB counted per image`,
+    ),
+    `${bullet}settings: BENCH_LARGE_MB=${(settings.largeBytes / MIB).toFixed(0)} BENCH_SMALL_COUNT=${settings.smallCount} BENCH_SMALL_SUBSET=${settings.smallSubset} BENCH_REPS=${settings.reps}; median of ${settings.reps} run(s) per cell`,
+    '',
+    render(HEADER, rows.map(cells)),
+    '',
+    render(['verdict', 'budget', 'workload', 'measured'], verdictRows(list)),
+    '',
+    `${passed}/${list.length} budgets met`,
+  ].join('\n');
+};

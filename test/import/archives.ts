@@ -1,0 +1,176 @@
+// Archives for the importer's tests, built by code: the exporter's own writer, `docker save` from the rig's
+// dockerd, skopeo, and the OCI-layout `docker save` of Docker 25+ assembled entry by entry.
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { writeImageArchive } from '../../lib/archive/index.ts';
+import { run } from '../../lib/exec/run.ts';
+import { MediaType } from '../../lib/oci/index.ts';
+import { type FixtureImage, fixtureImage, layerTar } from '../archive/fixture-image.ts';
+import { rawTar, sha256Hex } from '../archive/raw-tar.ts';
+import type { RigInfo } from '../rig/types.ts';
+
+/** A repository and content no other test file uses: the rig's daemons are shared. */
+export const uniqueFixture = (label: string, options: { pinned?: boolean } = {}): FixtureImage =>
+  fixtureImage({
+    repository: `docker.io/library/airlock-import-${label}-${randomBytes(4).toString('hex')}`,
+    seed: randomBytes(8).toString('hex'),
+    pinned: options.pinned ?? true,
+  });
+
+/** The exporter's archive: plain `.tar` or the `.tar.gz` it writes by default. */
+export const writeExporterArchive = async (
+  dir: string,
+  file: string,
+  fixture: FixtureImage,
+): Promise<string> => {
+  const path = join(dir, file);
+  const compression = /\.(tar\.gz|tgz)$/.test(file) ? 'gzip' : 'none';
+  await writeImageArchive({
+    path,
+    image: fixture.image,
+    openLayer: fixture.openLayer,
+    compression,
+    ...(compression === 'gzip' ? { gzipLevel: 0 } : {}),
+  });
+  return path;
+};
+
+/** `docker.io/library/x:1.0` -> `x:1.0`, the name Docker shows and `docker save` takes. */
+export const familiarName = (name: string): string => name.replace(/^docker\.io\/library\//, '');
+
+/**
+ * `docker save <tag> | gzip > file` from the rig's dockerd (20.10: the pre-25 layout, manifest.json last).
+ * The image is loaded from an exporter archive first and removed again, so only the file carries it.
+ */
+export const writeDockerSaveGzip = async (
+  rig: Pick<RigInfo, 'docker'>,
+  dir: string,
+  file: string,
+  fixture: FixtureImage,
+): Promise<string> => {
+  const scratch = await mkdtemp(join(dir, 'docker-save-'));
+  const [tagged] = fixture.image.dockerRepoTags;
+  if (!tagged) throw new Error('fixture has no tag');
+  const docker = ['-H', rig.docker.host];
+  try {
+    const source = await writeExporterArchive(scratch, 'source.tar', fixture);
+    await run('docker', [...docker, 'load', '--input', source]);
+    const saved = join(scratch, 'saved.tar');
+    await run('docker', [...docker, 'save', '--output', saved, familiarName(tagged)]);
+    const path = join(dir, file);
+    await pipeline(createReadStream(saved), createGzip(), createWriteStream(path));
+    return path;
+  } finally {
+    await run('docker', [...docker, 'image', 'rm', '--force', familiarName(tagged)]).catch(() => undefined);
+    await rm(scratch, { recursive: true, force: true });
+  }
+};
+
+/** `skopeo copy oci:<layout> docker-archive:<file>:<name>`: a Docker archive written by another tool. */
+export const writeSkopeoDockerArchive = async (
+  dir: string,
+  file: string,
+  fixture: FixtureImage,
+): Promise<string> => {
+  const scratch = await mkdtemp(join(dir, 'skopeo-'));
+  const [tagged] = fixture.image.dockerRepoTags;
+  if (!tagged) throw new Error('fixture has no tag');
+  try {
+    const source = await writeExporterArchive(scratch, 'source.tar', fixture);
+    // An exporter archive unpacked is a plain OCI layout directory, which is what `skopeo copy oci:` reads.
+    const layout = join(scratch, 'layout');
+    await mkdir(layout);
+    await run('tar', ['-xf', source, '-C', layout]);
+    const path = join(dir, file);
+    await run('skopeo', [
+      '--insecure-policy',
+      'copy',
+      `oci:${layout}:1.0`,
+      `docker-archive:${path}:${tagged}`,
+    ]);
+    return path;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+};
+
+export interface Docker25Archive {
+  path: string;
+  /** `repo:tag`, as index.json's io.containerd.image.name and manifest.json's RepoTags give it. */
+  name: string;
+  /** The manifest digest index.json points at. */
+  digest: string;
+  configDigest: string;
+}
+
+/**
+ * What `docker save` writes since Docker 25: an OCI layout (index.json with the containerd name annotation and a
+ * bare-tag ref.name) plus a manifest.json whose paths are `blobs/sha256/<hex>`, uncompressed layers, and the
+ * documents after the blobs, as a walk of Docker's export directory puts them.
+ */
+export const writeDocker25Archive = async (
+  dir: string,
+  file: string,
+  label: string,
+): Promise<Docker25Archive> => {
+  const repository = `docker.io/library/airlock-import-${label}-${randomBytes(4).toString('hex')}`;
+  const layer = layerTar({ [`etc/airlock-${label}.txt`]: `${randomBytes(8).toString('hex')}\n` });
+  const layerHex = sha256Hex(layer);
+  const config = JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    config: { Cmd: ['/bin/true'] },
+    rootfs: { type: 'layers', diff_ids: [`sha256:${layerHex}`] },
+  });
+  const configHex = sha256Hex(config);
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: { mediaType: MediaType.ociConfig, digest: `sha256:${configHex}`, size: config.length },
+    layers: [
+      {
+        mediaType: 'application/vnd.oci.image.layer.v1.tar',
+        digest: `sha256:${layerHex}`,
+        size: layer.length,
+      },
+    ],
+  });
+  const manifestHex = sha256Hex(manifest);
+  const name = `${repository}:1.0`;
+  const index = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MediaType.ociIndex,
+    manifests: [
+      {
+        mediaType: MediaType.ociManifest,
+        digest: `sha256:${manifestHex}`,
+        size: manifest.length,
+        annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': '1.0' },
+      },
+    ],
+  });
+  const repoTag = familiarName(name);
+  const dockerManifest = JSON.stringify([
+    { Config: `blobs/sha256/${configHex}`, RepoTags: [repoTag], Layers: [`blobs/sha256/${layerHex}`] },
+  ]);
+  const path = join(dir, file);
+  await writeFile(
+    path,
+    rawTar([
+      { path: 'blobs/', type: 'Directory' },
+      { path: 'blobs/sha256/', type: 'Directory' },
+      { path: `blobs/sha256/${configHex}`, body: config },
+      { path: `blobs/sha256/${layerHex}`, body: layer },
+      { path: `blobs/sha256/${manifestHex}`, body: manifest },
+      { path: 'index.json', body: index },
+      { path: 'manifest.json', body: dockerManifest },
+      { path: 'oci-layout', body: '{"imageLayoutVersion":"1.0.0"}' },
+      { path: 'repositories', body: JSON.stringify({ [repoTag.split(':')[0] ?? '']: { '1.0': configHex } }) },
+    ]),
+  );
+  return { path, name, digest: `sha256:${manifestHex}`, configDigest: `sha256:${configHex}` };
+};

@@ -1,0 +1,144 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { importArchives } from '../../lib/import/import.ts';
+import { silentLogger } from '../../lib/report/log.ts';
+import { createContainerdRuntime, PINNED_LABEL } from '../../lib/runtime/index.ts';
+import type { FixtureImage } from '../archive/fixture-image.ts';
+import {
+  type Docker25Archive,
+  uniqueFixture,
+  writeDocker25Archive,
+  writeDockerSaveGzip,
+  writeExporterArchive,
+  writeSkopeoDockerArchive,
+} from './archives.ts';
+import {
+  containerdImages,
+  countingRuntime,
+  outcomes,
+  removeContainerdImages,
+  runImport,
+} from './run-import.ts';
+
+/** Exporter and foreign archives through the importer into the rig's real containerd. */
+
+const rig = inject('rig');
+let dir: string;
+const fixtures: Record<string, FixtureImage> = {};
+let docker25: Docker25Archive;
+const ARCHIVES = [
+  'exporter.tar',
+  'exporter.tar.gz',
+  'exporter.tgz',
+  'docker-save.tar.gz',
+  'skopeo.tar',
+  'docker25.tar',
+];
+
+const args = () => ['--dir', dir, '--containerd-address', rig.containerd.address];
+const allNames = () => [...Object.values(fixtures).flatMap((fixture) => fixture.image.names), docker25.name];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-import-ctr-'));
+  for (const file of ['exporter.tar', 'exporter.tar.gz', 'exporter.tgz']) {
+    fixtures[file] = uniqueFixture('exporter');
+    await writeExporterArchive(dir, file, fixtures[file]);
+  }
+  fixtures['docker-save.tar.gz'] = uniqueFixture('docker-save', { pinned: false });
+  await writeDockerSaveGzip(rig, dir, 'docker-save.tar.gz', fixtures['docker-save.tar.gz']);
+  fixtures['skopeo.tar'] = uniqueFixture('skopeo', { pinned: false });
+  await writeSkopeoDockerArchive(dir, 'skopeo.tar', fixtures['skopeo.tar']);
+  docker25 = await writeDocker25Archive(dir, 'docker25.tar', 'docker25');
+});
+
+afterAll(async () => {
+  await removeContainerdImages(rig, allNames());
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('importing into containerd', () => {
+  it('imports exporter archives (.tar, .tar.gz, .tgz), docker save | gzip, skopeo and Docker 25+ archives', async () => {
+    const { exitCode, summary } = await runImport(args());
+    expect(exitCode).toBe(0);
+    expect(outcomes(summary)).toEqual(Object.fromEntries(ARCHIVES.map((file) => [file, 'imported'])));
+    expect(summary).toMatchObject({
+      runtime: 'containerd',
+      archives: ARCHIVES.length,
+      imported: 6,
+      failed: 0,
+    });
+  });
+
+  it('creates every name an exporter archive carries, repo:tag and repo@sha256, on its manifest digest', async () => {
+    const images = await containerdImages(rig);
+    for (const file of ['exporter.tar', 'exporter.tar.gz', 'exporter.tgz']) {
+      const { image } = fixtures[file] as FixtureImage;
+      expect(image.names).toEqual([expect.stringMatching(/:1\.0$/), expect.stringMatching(/@sha256:/)]);
+      for (const name of image.names)
+        expect(images.get(name)?.digest, name).toBe(image.target.descriptor.digest);
+    }
+  });
+
+  it('creates the tag of foreign archives, the Docker 25+ one on the manifest digest its index.json names', async () => {
+    const images = await containerdImages(rig);
+    for (const file of ['docker-save.tar.gz', 'skopeo.tar']) {
+      const [name] = (fixtures[file] as FixtureImage).image.names;
+      expect(images.get(name ?? ''), `${file}: ${name}`).toBeDefined();
+    }
+    expect(images.get(docker25.name)?.digest).toBe(docker25.digest);
+  });
+
+  it('pins every imported name with io.cri-containerd.pinned=pinned against kubelet image GC', async () => {
+    const images = await containerdImages(rig);
+    const [key, value] = PINNED_LABEL.split('=');
+    for (const name of allNames()) expect(images.get(name)?.labels[key ?? ''], name).toBe(value);
+  });
+
+  it('reports every archive skipped on a second run over the same directory', async () => {
+    const before = await containerdImages(rig);
+    const { exitCode, summary, stdout } = await runImport(args());
+    expect(exitCode).toBe(0);
+    expect(outcomes(summary)).toEqual(Object.fromEntries(ARCHIVES.map((file) => [file, 'skipped'])));
+    expect(stdout).toMatch(/^skipped +exporter\.tar {2}.* — already present with the same digest$/m);
+    const after = await containerdImages(rig);
+    for (const name of allNames()) expect(after.get(name), name).toEqual(before.get(name));
+  });
+
+  it('streams nothing into the runtime and lists its images once when every archive is present', async () => {
+    const { runtime, calls } = countingRuntime(createContainerdRuntime({ address: rig.containerd.address }));
+    const report = await importArchives({
+      dir,
+      runtime,
+      concurrency: 2,
+      retries: 0,
+      timeoutMs: 60_000,
+      logger: silentLogger,
+    });
+    expect(report.results.map((result) => result.outcome)).toEqual(ARCHIVES.map(() => 'skipped'));
+    expect(calls).toEqual({ importTar: 0, listImages: 1, pin: 0 });
+  });
+
+  it('imports an archive again when its tag now points at other content', async () => {
+    const file = 'exporter.tar';
+    const { image } = fixtures[file] as FixtureImage;
+    const [tagged] = image.names;
+    const other = uniqueFixture('moved');
+    const otherDir = await mkdtemp(join(tmpdir(), 'airlock-import-moved-'));
+    try {
+      // Same tag, other content: what an operator sees after re-exporting a moved tag elsewhere.
+      await writeExporterArchive(otherDir, 'moved.tar', {
+        ...other,
+        image: { ...other.image, names: [tagged ?? ''], dockerRepoTags: [tagged ?? ''] },
+      });
+      const moved = await runImport(['--dir', otherDir, '--containerd-address', rig.containerd.address]);
+      expect(outcomes(moved.summary)).toEqual({ 'moved.tar': 'imported' });
+      const back = await runImport(args());
+      expect(outcomes(back.summary)[file]).toBe('imported');
+      expect((await containerdImages(rig)).get(tagged ?? '')?.digest).toBe(image.target.descriptor.digest);
+    } finally {
+      await rm(otherDir, { recursive: true, force: true });
+    }
+  });
+});

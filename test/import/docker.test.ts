@@ -1,0 +1,93 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { run } from '../../lib/exec/run.ts';
+import { importArchives } from '../../lib/import/import.ts';
+import { silentLogger } from '../../lib/report/log.ts';
+import { createDockerRuntime } from '../../lib/runtime/index.ts';
+import type { FixtureImage } from '../archive/fixture-image.ts';
+import {
+  type Docker25Archive,
+  familiarName,
+  uniqueFixture,
+  writeDocker25Archive,
+  writeDockerSaveGzip,
+  writeExporterArchive,
+  writeSkopeoDockerArchive,
+} from './archives.ts';
+import { countingRuntime, outcomes, runImport } from './run-import.ts';
+
+/** The same archives through the importer into the rig's dockerd, checked with Docker's own image inspect. */
+
+const rig = inject('rig');
+let dir: string;
+const fixtures: Record<string, FixtureImage> = {};
+let docker25: Docker25Archive;
+const ARCHIVES = ['docker-save.tar.gz', 'docker25.tar', 'exporter.tar', 'exporter.tar.gz', 'skopeo.tar'];
+
+const docker = (...args: string[]) => run('docker', ['-H', rig.docker.host, ...args]);
+const args = () => ['--dir', dir, '--runtime', 'docker', '--docker-host', rig.docker.host];
+const imageId = async (name: string): Promise<string> =>
+  (await docker('image', 'inspect', '--format', '{{.Id}}', familiarName(name))).stdout;
+const tags = () => [
+  ...Object.values(fixtures).flatMap((fixture) => fixture.image.dockerRepoTags),
+  docker25.name,
+];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-import-docker-'));
+  for (const file of ['exporter.tar', 'exporter.tar.gz']) {
+    fixtures[file] = uniqueFixture('docker-exporter');
+    await writeExporterArchive(dir, file, fixtures[file]);
+  }
+  fixtures['docker-save.tar.gz'] = uniqueFixture('docker-save', { pinned: false });
+  await writeDockerSaveGzip(rig, dir, 'docker-save.tar.gz', fixtures['docker-save.tar.gz']);
+  fixtures['skopeo.tar'] = uniqueFixture('docker-skopeo', { pinned: false });
+  await writeSkopeoDockerArchive(dir, 'skopeo.tar', fixtures['skopeo.tar']);
+  docker25 = await writeDocker25Archive(dir, 'docker25.tar', 'docker25');
+});
+
+afterAll(async () => {
+  await docker('image', 'rm', '--force', ...tags().map(familiarName)).catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('importing into Docker', () => {
+  it('loads exporter, docker save | gzip, skopeo and Docker 25+ archives', async () => {
+    const { exitCode, summary } = await runImport(args());
+    expect(exitCode).toBe(0);
+    expect(outcomes(summary)).toEqual(Object.fromEntries(ARCHIVES.map((file) => [file, 'imported'])));
+    expect(summary).toMatchObject({ runtime: 'docker', endpoint: rig.docker.host, imported: 5 });
+  });
+
+  it('gives every tag the image ID of its config digest, as docker image inspect shows it', async () => {
+    for (const fixture of Object.values(fixtures)) {
+      const [tag] = fixture.image.dockerRepoTags;
+      expect(await imageId(tag ?? ''), tag).toBe(fixture.image.manifests[0]?.config.descriptor.digest);
+    }
+    expect(await imageId(docker25.name)).toBe(docker25.configDigest);
+  });
+
+  it('reports every archive skipped on a second run and leaves the images as they were', async () => {
+    const before = await Promise.all(tags().map(imageId));
+    const { exitCode, summary } = await runImport(args());
+    expect(exitCode).toBe(0);
+    expect(outcomes(summary)).toEqual(Object.fromEntries(ARCHIVES.map((file) => [file, 'skipped'])));
+    expect(await Promise.all(tags().map(imageId))).toEqual(before);
+  });
+
+  it('streams nothing into Docker and lists its images once when every archive is present', async () => {
+    const { runtime, calls } = countingRuntime(createDockerRuntime({ host: rig.docker.host }));
+    const report = await importArchives({
+      dir,
+      runtime,
+      concurrency: 2,
+      retries: 0,
+      timeoutMs: 60_000,
+      logger: silentLogger,
+    });
+    expect(report.results.map((result) => result.outcome)).toEqual(ARCHIVES.map(() => 'skipped'));
+    expect(calls).toEqual({ importTar: 0, listImages: 1, pin: 0 });
+  });
+});

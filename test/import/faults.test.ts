@@ -1,0 +1,238 @@
+import { chmod, mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { importArchives } from '../../lib/import/import.ts';
+import { createLogger } from '../../lib/report/log.ts';
+import type { ImageResult } from '../../lib/report/results.ts';
+import { createContainerdRuntime } from '../../lib/runtime/index.ts';
+import type { FixtureImage } from '../archive/fixture-image.ts';
+import { minimalLayout, rawTar, sha256Hex } from '../archive/raw-tar.ts';
+import { uniqueFixture, writeExporterArchive } from './archives.ts';
+import {
+  containerdImages,
+  countingRuntime,
+  removeContainerdImages,
+  runImport,
+  summaryLines,
+} from './run-import.ts';
+
+/**
+ * Bad input among good archives: each bad one is one failed result with a reason naming it, the good ones are
+ * imported, the runtime never receives a byte of a rejected archive, and no name of it appears in the runtime.
+ */
+
+const rig = inject('rig');
+const repositoryRoot = resolve(import.meta.dirname, '../..');
+let dir: string;
+let good: FixtureImage;
+const badFixtures: Record<string, FixtureImage> = {};
+let results: Map<string, ImageResult>;
+let streamed: number;
+let logs: string;
+
+/** An exporter archive whose one layer has a byte flipped in place: same size, wrong digest. */
+const flipLayerByte = async (path: string, fixture: FixtureImage): Promise<void> => {
+  const bytes = await readFile(path);
+  const [layer] = [...fixture.layers.values()];
+  if (!layer) throw new Error('fixture has no layer');
+  const at = bytes.indexOf(layer);
+  if (at < 0) throw new Error('layer bytes not found in the archive');
+  const middle = at + Math.floor(layer.length / 2);
+  bytes[middle] = (bytes[middle] ?? 0) ^ 0xff;
+  await writeFile(path, bytes);
+};
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-import-faults-'));
+  good = uniqueFixture('faults-good');
+  await writeExporterArchive(dir, 'good.tar.gz', good);
+
+  badFixtures['truncated.tar.gz'] = uniqueFixture('faults-truncated');
+  const truncated = await writeExporterArchive(dir, 'truncated.tar.gz', badFixtures['truncated.tar.gz']);
+  await truncate(truncated, 3000);
+
+  badFixtures['flipped.tar'] = uniqueFixture('faults-flipped');
+  await flipLayerByte(
+    await writeExporterArchive(dir, 'flipped.tar', badFixtures['flipped.tar']),
+    badFixtures['flipped.tar'],
+  );
+
+  const raw = (file: string, bytes: Buffer) => writeFile(join(dir, file), bytes);
+  await raw('not-gzip.tar.gz', rawTar(minimalLayout()));
+  await raw('not-an-image.tar', rawTar([{ path: 'hello.txt', body: 'hello' }]));
+  await raw(
+    'zip-slip.tar',
+    rawTar(minimalLayout([{ path: '../../etc/cron.d/evil', body: '* * * * * root id' }])),
+  );
+  await raw('absolute.tar', rawTar(minimalLayout([{ path: '/etc/evil', body: 'x' }])));
+  await raw(
+    'symlink.tar',
+    rawTar(minimalLayout([{ path: 'blobs/evil', type: 'SymbolicLink', linkpath: '../../../etc/shadow' }])),
+  );
+  await raw(
+    'tampered-blob.tar',
+    rawTar(minimalLayout([{ path: `blobs/sha256/${sha256Hex('expected')}`, body: 'tampered' }])),
+  );
+  // The header claims 1 GiB of index.json: refused from the header, nothing is buffered.
+  await raw(
+    'huge-index.tgz',
+    gzipSync(rawTar([{ path: 'index.json', size: 1024 * 1024 * 1024 }], { end: false })),
+  );
+  await writeFile(join(dir, 'README.txt'), 'not an archive');
+
+  const { runtime, calls } = countingRuntime(createContainerdRuntime({ address: rig.containerd.address }));
+  const lines: string[] = [];
+  const report = await importArchives({
+    dir,
+    runtime,
+    concurrency: 2,
+    retries: 0,
+    timeoutMs: 60_000,
+    logger: createLogger({
+      stream: { write: (text: string) => lines.push(text) } as unknown as NodeJS.WritableStream,
+    }),
+  });
+  logs = lines.join('');
+  results = new Map(report.results.map((result) => [result.image, result]));
+  streamed = calls.importTar;
+});
+
+afterAll(async () => {
+  await removeContainerdImages(rig, [
+    ...good.image.names,
+    ...Object.values(badFixtures).flatMap((f) => f.image.names),
+  ]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('bad archives among good ones', () => {
+  it('imports the good archive and streams nothing else into the runtime', async () => {
+    expect(results.get('good.tar.gz')?.outcome).toBe('imported');
+    expect(streamed).toBe(1);
+    const images = await containerdImages(rig);
+    for (const name of good.image.names)
+      expect(images.get(name)?.digest).toBe(good.image.target.descriptor.digest);
+  });
+
+  it.each([
+    ['truncated.tar.gz', 'ARCHIVE_CORRUPT', 'truncated'],
+    ['not-gzip.tar.gz', 'ARCHIVE_CORRUPT', 'named like a gzip file but is not gzip-compressed'],
+    [
+      'not-an-image.tar',
+      'ARCHIVE_CORRUPT',
+      'is neither an OCI image layout (no index.json) nor a Docker archive',
+    ],
+    ['flipped.tar', 'DIGEST_MISMATCH', 'the archive is damaged; export the image again'],
+    ['tampered-blob.tar', 'DIGEST_MISMATCH', `blobs/sha256/${sha256Hex('expected')} hashes to sha256:`],
+    ['zip-slip.tar', 'ARCHIVE_CORRUPT', `has a '..' path component that climbs out of the archive`],
+    ['absolute.tar', 'ARCHIVE_CORRUPT', 'has an absolute path'],
+    ['symlink.tar', 'ARCHIVE_CORRUPT', 'is a symlink to "../../../etc/shadow", outside the archive'],
+    ['huge-index.tgz', 'ARCHIVE_CORRUPT', 'index.json is 1024.0 MiB, over the 4.0 MiB limit'],
+  ])('fails %s with %s, naming the file and the reason, in one log line', (file, code, reason) => {
+    const result = results.get(file);
+    expect(result).toMatchObject({ outcome: 'failed', code, reason: expect.stringContaining(reason) });
+    expect(result?.reason).toContain(join(dir, file));
+    const line = logs.split('\n').filter((entry) => entry.startsWith(`failed    ${file}  `));
+    expect(line).toHaveLength(1);
+    expect(line[0]).not.toContain('\n    at ');
+  });
+
+  it('leaves no name of a rejected archive in the runtime', async () => {
+    const images = await containerdImages(rig);
+    for (const fixture of Object.values(badFixtures)) {
+      for (const name of fixture.image.names) expect(images.has(name), name).toBe(false);
+    }
+    expect(images.has('docker.io/library/minimal:1')).toBe(false);
+  });
+
+  it('lists the unknown file as ignored', () => {
+    expect(logs).toContain('ignored   README.txt  (not .tar, .tar.gz or .tgz)\n');
+  });
+});
+
+describe('images directory', () => {
+  it('reports nothing to do for an empty directory and exits 0, strict or not', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'airlock-import-empty-'));
+    try {
+      const result = await runImport([
+        '--dir',
+        empty,
+        '--containerd-address',
+        rig.containerd.address,
+        '--strict',
+      ]);
+      expect(result.exitCode).toBe(0);
+      expect(result.lines[0]).toMatch(/, 0 archive\(s\) in /);
+      expect(result.lines).toContainEqual(expect.stringMatching(/^nothing to do in [\d.]+s$/));
+      expect(result.summary).toMatchObject({ archives: 0, imported: 0, skipped: 0, failed: 0 });
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('names a missing directory and what to do in one error line; exit 1 only with --strict', async () => {
+    const missing = join(dir, 'no-such-dir');
+    const tolerant = await runImport(['--dir', missing, '--containerd-address', rig.containerd.address]);
+    expect(tolerant.exitCode).toBe(0);
+    expect(tolerant.lines[0]).toMatch(/, no archives in .*no-such-dir$/);
+    expect(tolerant.lines.filter((line) => line.startsWith('error: '))).toEqual([
+      `error: images directory ${missing} does not exist — copy the exported images/ directory to this path on the node (imagePull.imagesPath)`,
+    ]);
+    expect(tolerant.summary.error).toContain(missing);
+    const strict = await runImport([
+      '--dir',
+      missing,
+      '--containerd-address',
+      rig.containerd.address,
+      '--strict',
+    ]);
+    expect(strict.exitCode).toBe(1);
+  });
+});
+
+describe('runtime socket', () => {
+  it('says permission denied and what to do when the importer may not open the socket', async () => {
+    // A root-owned 0660 socket, as on a node, and the importer as nobody.
+    const socketDir = await mkdtemp(join(tmpdir(), 'airlock-import-perm-'));
+    const images = join(socketDir, 'images');
+    await mkdir(images);
+    await chmod(socketDir, 0o755);
+    await chmod(images, 0o755);
+    const socket = join(socketDir, 'containerd.sock');
+    const server = createServer(() => undefined);
+    await new Promise<void>((done) => server.listen(socket, done));
+    await chmod(socket, 0o660);
+    try {
+      const result = await execa(
+        'setpriv',
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          'node',
+          '--import',
+          'tsx',
+          'importer/src/main.ts',
+          '--dir',
+          images,
+          '--containerd-address',
+          socket,
+          '--strict',
+        ],
+        { cwd: repositoryRoot, reject: false, env: { NODE_NAME: 'node-a', HOME: '/tmp' } },
+      );
+      expect(result.exitCode, result.stderr).toBe(1);
+      expect(result.stdout.split('\n').filter((line) => line.startsWith('error: '))).toEqual([
+        `error: no container runtime answered: ${socket} (permission denied: run the importer as root or mount the socket with the right group) — mount the node's runtime socket (imagePull.runtime / socket values)`,
+      ]);
+      expect(summaryLines(result.stdout)).toEqual([expect.objectContaining({ runtime: null })]);
+    } finally {
+      server.close();
+      await rm(socketDir, { recursive: true, force: true });
+    }
+  });
+});
