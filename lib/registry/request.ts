@@ -98,18 +98,20 @@ export const registryGet = async (
 
   const body = await readSmallBody(response, 64 * 1024, context.stallTimeoutMs).catch(() => undefined);
   const registryError = registryErrorOf(body);
-  const detail = registryError.message ?? registryError.code ?? `HTTP ${response.status}`;
+  // An empty body says nothing the status does not: leave it out rather than print "HTTP 503: HTTP 503".
+  const said = registryError.message ?? registryError.code;
+  const detail = said ? `: ${said}` : '';
   if (response.status === 429 || response.status >= 500) {
     const hint = response.status === 429 ? ' (rate limited: wait, or log in for a higher limit)' : '';
     throw new RetryableStatusError(
       current.host,
       response.status,
-      `${subject}: ${current.host} answered HTTP ${response.status}${hint}: ${detail}`,
+      `${subject}: ${current.host} answered HTTP ${response.status}${hint}${detail}`,
       parseRetryAfter(headerValue(response, 'retry-after')),
     );
   }
   if (response.status === 404) throw new NotFoundError(request.notFound(registryError.code));
-  throw new RegistryProtocolError(`${subject}: ${current.host} answered HTTP ${response.status}: ${detail}`);
+  throw new RegistryProtocolError(`${subject}: ${current.host} answered HTTP ${response.status}${detail}`);
 };
 
 /**

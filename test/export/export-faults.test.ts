@@ -89,7 +89,12 @@ describe('transient registry errors are retried', () => {
     proxy.add({ path: /\/manifests\/v1$/, fault: { kind: 'status', status } });
     const result = await exportImages([small]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(new RegExp(`^warning: .*${status}.*retry 1/2`, 'm'));
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^warning: ${small.replace(/[.]/g, '\\.')}: .* answered HTTP ${status} — retry 1/2 in \\d\\.\\ds$`,
+        'm',
+      ),
+    );
     expect(await exportedReferences(result.dir)).toEqual([small]);
   });
 
@@ -107,7 +112,9 @@ describe('transient registry errors are retried', () => {
     });
     const result = await exportImages([small]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/^warning: .*429.*retry 1\/2 in 1\.0s$/m);
+    expect(result.stderr).toMatch(
+      /^warning: .* answered HTTP 429 \(rate limited: wait, or log in for a higher limit\) — retry 1\/2 in 1\.0s$/m,
+    );
   });
 
   it('resumes a blob whose connection is reset mid-transfer with a Range request', async () => {
