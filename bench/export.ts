@@ -101,6 +101,19 @@ export const measurePhysicalLimit = (context: ExportContext, workload: Workload)
     timeWork(() => downloadEveryBlobOnce(context.rig.registry.url, workload.images)),
   );
 
+/** The same download into files, fsynced: the floor for any export that leaves archives on disk. */
+export const measureDiskLimit = async (context: ExportContext, workload: Workload): Promise<Cell> => {
+  const into = join(context.dir, workload.key, 'blobs');
+  return repeat(
+    context.reps,
+    () => timeWork(() => downloadEveryBlobOnce(context.rig.registry.url, workload.images, into)),
+    async () => {
+      await rm(into, { recursive: true, force: true });
+      await mkdir(into, { recursive: true });
+    },
+  );
+};
+
 const SKOPEO_LOOP = `out=$1; shift; n=0
 for ref in "$@"; do
   n=$((n + 1))

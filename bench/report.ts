@@ -39,6 +39,7 @@ const workloadRows = ({ workload, export: exported, import: imported }: Workload
   });
   return [
     exportRow('physical limit: every blob downloaded once (undici -> /dev/null)', exported.physical),
+    exportRow('same download into files, fsynced (the floor for writing archives)', exported.disk),
     { ...exportRow('airlock export, gzip level 0 (.tar.gz)', exported.airlockGzip), memory: true },
     exportRow('airlock export, --compression none (.tar)', exported.airlockNone, { memory: true }),
     exportRow('airlock export, gzip level 0, from an esbuild bundle (no tsx)', exported.airlockBundled, {

@@ -3,6 +3,7 @@ import {
   bundleExporter,
   type ExportContext,
   measureAirlockExport,
+  measureDiskLimit,
   measureOriginalDesign,
   measurePhysicalLimit,
   measureSkopeo,
@@ -26,6 +27,8 @@ export interface WorkloadSummary {
 
 export interface ExportFigures {
   physical: Cell;
+  /** The same download written to files and fsynced. */
+  disk: Cell;
   airlockGzip: Cell;
   airlockNone: Cell;
   /** The same gzip export run from an esbuild bundle instead of through tsx. */
@@ -95,6 +98,7 @@ const measureWorkload = async (
 ): Promise<WorkloadFigures> => {
   step(`${workload.label}: physical limit`);
   const physical = await measurePhysicalLimit(context, workload);
+  const disk = await measureDiskLimit(context, workload);
   step(`${workload.label}: airlock export (--compression none)`);
   const none = await measureAirlockExport(context, workload, { compression: 'none' });
   step(`${workload.label}: airlock export (--compression gzip --gzip-level 0)`);
@@ -120,6 +124,7 @@ const measureWorkload = async (
     workload: summary(workload),
     export: {
       physical,
+      disk,
       airlockGzip: gzip.cell,
       airlockNone: none.cell,
       airlockBundled: bundled.cell,

@@ -1,3 +1,7 @@
+import { createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { request } from 'undici';
 import { type BuiltImage, largeLayerImage, pushImage, sharedBaseImages } from '../test/rig/factory/index.ts';
@@ -95,9 +99,15 @@ const manifestDigests = (built: BuiltImage): Set<string> =>
 
 /**
  * The physical limit of an export: every distinct blob of the workload downloaded once from the same
- * registry and thrown away, three at a time (the exporter's default concurrency). Returns the bytes read.
+ * registry, three at a time (the exporter's default concurrency), and thrown away — or, with `into`, written
+ * to one file per blob there and fsynced, which is what any tool that leaves files behind must at least do.
+ * Returns the bytes read.
  */
-export const downloadEveryBlobOnce = async (registryUrl: string, images: readonly BenchImage[]) => {
+export const downloadEveryBlobOnce = async (
+  registryUrl: string,
+  images: readonly BenchImage[],
+  into?: string,
+) => {
   const seen = new Set<string>();
   const urls: string[] = [];
   for (const { reference, built } of images) {
@@ -120,10 +130,24 @@ export const downloadEveryBlobOnce = async (registryUrl: string, images: readonl
               'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json',
           },
         });
-        let bytes = 0;
-        for await (const chunk of response.body) bytes += (chunk as Buffer).length;
-        if (response.statusCode !== 200) throw new Error(`GET ${url}: ${response.statusCode}`);
-        return bytes;
+        if (response.statusCode !== 200) {
+          await response.body.dump();
+          throw new Error(`GET ${url}: ${response.statusCode}`);
+        }
+        if (!into) {
+          let bytes = 0;
+          for await (const chunk of response.body) bytes += (chunk as Buffer).length;
+          return bytes;
+        }
+        const file = join(into, url.slice(url.lastIndexOf(':') + 1));
+        await pipeline(response.body, createWriteStream(file));
+        const handle = await open(file, 'r');
+        try {
+          await handle.sync();
+          return (await handle.stat()).size;
+        } finally {
+          await handle.close();
+        }
       }),
     ),
   );

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx --no-install tsx
+#!/usr/bin/env -S node --import tsx
 // npm run demo [-- --output DIR]: the whole air-gap flow on this machine, against throwaway daemons.
 //   1. start a private registry, containerd and dockerd      5. verify with sha256sum -c SHA256SUMS
 //   2. seed the registry with the chart's images              6. bootstrap the importer image on the node

@@ -116,8 +116,9 @@ const selectImages = (
 };
 
 /**
- * Finds every image a chart will run. With helm, the rendered manifests are authoritative and values/annotation
- * findings only confirm them or land in `notRendered`; without helm, values and annotations are the list.
+ * Finds every image a chart will run. With helm, the rendered manifests are the base and values findings only
+ * confirm them or land in `notRendered`; without helm, the values' enabled images are the base. Either way the
+ * images Chart.yaml declares join the list (see addDeclaredImages).
  */
 export const discoverImages = async (options: DiscoverOptions): Promise<DiscoveryResult> => {
   const settings = withDefaults(options);

@@ -41,12 +41,8 @@ export interface RenderedChart {
   applicationImages: string[];
 }
 
-/** `--set` arguments shared by the export and the install: the worker's real digest, the hook on one node. */
-export const chartSettings = (workerDigest: string): string[] => [
-  `worker.image.digest=${workerDigest}`,
-  'imagePull.enabled=true',
-  `imagePull.nodes={${NODE_NAME}}`,
-];
+/** `--set` arguments shared by the export and the install: the hook, on one node. */
+export const chartSettings = (): string[] => ['imagePull.enabled=true', `imagePull.nodes={${NODE_NAME}}`];
 
 const imagesOf = (workload: Workload): string[] => {
   const spec = workload.spec?.template?.spec;

@@ -83,7 +83,7 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoResult> =>
     if (options.signal?.aborted) throw new Error('interrupted');
     const { info } = rig;
 
-    const seeded = await report.step("Seed the registry with the chart's four images", async () => {
+    await report.step("Seed the registry with the chart's four images", async () => {
       const result = await seedApplicationImages(info);
       for (const image of result.images) report.note(`${image.pushedTo}  ${image.digest}`);
       return result;
@@ -99,7 +99,7 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoResult> =>
       report.note(`${importer.pushedTo}  ${importer.digest}`);
     });
 
-    const settings = chartSettings(seeded.workerDigest);
+    const settings = chartSettings();
     const exported = await report.step(
       'Export: ./scripts/export-images.ts on the connected host',
       async () => {

@@ -13,7 +13,8 @@ import {
   renderChart,
 } from './chart-render.ts';
 
-const PLACEHOLDER_DIGEST = `sha256:${'0'.repeat(64)}`;
+// The digest values.yaml pins for the worker (test/demo/chart-pins.test.ts keeps it equal to the demo's image).
+const WORKER_DIGEST = 'sha256:1844246b5e2e6d6f482e588869927d1e9d46c97d680e95fe6eca756f4cd021b9';
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 
 const ImageList = z.array(z.strictObject({ name: z.string().min(1), image: z.string().min(1) }));
@@ -41,7 +42,7 @@ describe.each(helmBinaries())('chart images with $name', ({ path: helm }) => {
     expect(imagesOf(objects)).toEqual([
       'airlock/demo-init:1.0.0',
       'airlock/demo-web:1.0.0',
-      `airlock/demo-worker@${PLACEHOLDER_DIGEST}`,
+      `airlock/demo-worker@${WORKER_DIGEST}`,
       'airlock/demo-metrics:1.0.0',
     ]);
     const policies = objects.flatMap((object) => {
@@ -60,7 +61,7 @@ describe.each(helmBinaries())('chart images with $name', ({ path: helm }) => {
     expect(imagesOf(objects)).toEqual([
       'mirror.internal:5000/airlock/demo-init:1.0.0',
       'mirror.internal:5000/airlock/demo-web:1.0.0',
-      `mirror.internal:5000/airlock/demo-worker@${PLACEHOLDER_DIGEST}`,
+      `mirror.internal:5000/airlock/demo-worker@${WORKER_DIGEST}`,
       'mirror.internal:5000/airlock/demo-metrics:1.0.0',
       'mirror.internal:5000/airlock/importer:0.1.0',
     ]);

@@ -64,6 +64,31 @@ describe('--list and --json', () => {
     await expect(readdir(output)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('lists the same images when Helm 4 renders the chart', async () => {
+    const chart = await writeChart([
+      { name: 'a', image: other },
+      { name: 'b', image: good },
+    ]);
+    const output = await outputDir('list-helm4');
+    const result = await runExport([
+      '--chart',
+      chart,
+      '--output',
+      output,
+      '--list',
+      '--helm',
+      rig.helm.v4.path,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(
+      [good, other]
+        .sort()
+        .map((reference) => `${reference}\n`)
+        .join(''),
+    );
+    expect(result.stderr).toMatch(/\(rendered with helm v4\./);
+  });
+
   it('qualifies a short name the way containerd does', async () => {
     const chart = await writeChart([{ name: 'short', image: 'nginx:1.25' }]);
     const result = await runExport(['--chart', chart, '--output', await outputDir('short'), '--list']);

@@ -223,7 +223,7 @@ describe('disk full', () => {
   });
 
   it('fails the image that does not fit with one DISK_FULL line, leaves no partial file, and a re-run with space completes', async () => {
-    // One image at a time: the small one first (references sort), then the large one fills the disk.
+    // One image at a time: the large archive fills the disk and fails alone; its removed partial leaves room for the small one.
     const first = await exportImages([small, large], ['--concurrency', '1'], mountPoint);
     await expectOnlyFailed(first, large, /no space left on device.*free space in .* \[DISK_FULL\]$/, [small]);
 
