@@ -3,7 +3,7 @@
 //   <!-- needs a cluster -->                needs a Kubernetes cluster or a real node (helm install, kubectl, rsync);
 //   <!-- not run by the docs test: why -->  anything else, with the reason.
 // A runnable block must exit 0; the commands below whose output a reader relies on are also checked for it.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPORT_USAGE } from '../../lib/export/options.ts';
@@ -111,6 +111,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sandbox?.stop();
+});
+
+it('tests the shell blocks of every page in docs/', async () => {
+  const pages = (await readdir('docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`);
+  expect(pages.filter((page) => !(TESTED_DOCUMENTS as readonly string[]).includes(page))).toEqual([]);
 });
 
 describe.each(blocksByDocument)('$document', ({ document, blocks }) => {

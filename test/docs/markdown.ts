@@ -9,6 +9,8 @@ export const TESTED_DOCUMENTS = [
   'OFFLINE-IMAGES.md',
   'docs/archive-format.md',
   'docs/testing.md',
+  'docs/reliability.md',
+  'docs/benchmarks.md',
 ] as const;
 
 export const SHELL_LANGUAGES = new Set(['sh', 'bash', 'shell', 'console', 'zsh']);
