@@ -1,4 +1,3 @@
-#!/usr/bin/env -S node --import tsx
 // Builds the importer image: the bundle first, then importer/Dockerfile with the repository root as context.
 //   npm run importer:image [-- --tag airlock/importer:dev]
 // DOCKER_HOST picks the daemon; AIRLOCK_IMPORTER_BASE replaces the Dockerfile's base image (must be bookworm with node).

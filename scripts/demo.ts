@@ -1,4 +1,6 @@
 #!/usr/bin/env -S node --import tsx
+// node --import tsx, not npx tsx: npx does not pass SIGINT/SIGTERM on, and the clean-up on a signal matters.
+// Never import this file from a test: Vite's import scanner reads the `--import` of the line above as a statement.
 // npm run demo [-- --output DIR]: the whole air-gap flow on this machine, against throwaway daemons.
 //   1. start a private registry, containerd and dockerd      5. verify with sha256sum -c SHA256SUMS
 //   2. seed the registry with the chart's images              6. bootstrap the importer image on the node

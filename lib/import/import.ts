@@ -96,7 +96,7 @@ export const importArchives = async (options: ImportArchivesOptions): Promise<Im
             );
           }
 
-          await withRetries(
+          const imported = await withRetries(
             () =>
               runtime.importTar(openTarStream(file), {
                 timeoutMs: options.timeoutMs,
@@ -107,8 +107,14 @@ export const importArchives = async (options: ImportArchivesOptions): Promise<Im
           if (runtime.kind === 'containerd' && names.length > 0)
             await withRetries(() => runtime.pin(names), options);
 
-          const after = indexRuntimeImages(await withRetries(() => runtime.listImages(), options));
-          const missing = names.filter((imageName) => !after.has(imageName));
+          // The runtime's own report usually names everything it created; listing every image on the node
+          // after each archive would cost a call that grows with the node's image count.
+          const reported = new Set(imported.names);
+          let missing = names.filter((imageName) => !reported.has(imageName));
+          if (missing.length > 0) {
+            const after = indexRuntimeImages(await withRetries(() => runtime.listImages(), options));
+            missing = missing.filter((imageName) => !after.has(imageName));
+          }
           if (missing.length > 0) {
             throw new AirlockError(
               'ARCHIVE_CORRUPT',

@@ -2,8 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { importArchives } from '../../lib/import/import.ts';
-import { silentLogger } from '../../lib/report/log.ts';
 import { createContainerdRuntime, PINNED_LABEL } from '../../lib/runtime/index.ts';
 import type { FixtureImage } from '../archive/fixture-image.ts';
 import {
@@ -16,7 +14,7 @@ import {
 } from './archives.ts';
 import {
   containerdImages,
-  countingRuntime,
+  importCounting,
   outcomes,
   removeContainerdImages,
   runImport,
@@ -107,15 +105,10 @@ describe('importing into containerd', () => {
   });
 
   it('streams nothing into the runtime and lists its images once when every archive is present', async () => {
-    const { runtime, calls } = countingRuntime(createContainerdRuntime({ address: rig.containerd.address }));
-    const report = await importArchives({
+    const { report, calls } = await importCounting(
       dir,
-      runtime,
-      concurrency: 2,
-      retries: 0,
-      timeoutMs: 60_000,
-      logger: silentLogger,
-    });
+      createContainerdRuntime({ address: rig.containerd.address }),
+    );
     expect(report.results.map((result) => result.outcome)).toEqual(ARCHIVES.map(() => 'skipped'));
     expect(calls).toEqual({ importTar: 0, listImages: 1, pin: 0 });
   });

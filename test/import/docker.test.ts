@@ -3,8 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { run } from '../../lib/exec/run.ts';
-import { importArchives } from '../../lib/import/import.ts';
-import { silentLogger } from '../../lib/report/log.ts';
 import { createDockerRuntime } from '../../lib/runtime/index.ts';
 import type { FixtureImage } from '../archive/fixture-image.ts';
 import {
@@ -16,7 +14,7 @@ import {
   writeExporterArchive,
   writeSkopeoDockerArchive,
 } from './archives.ts';
-import { countingRuntime, outcomes, runImport } from './run-import.ts';
+import { importCounting, outcomes, runImport } from './run-import.ts';
 
 /** The same archives through the importer into the rig's dockerd, checked with Docker's own image inspect. */
 
@@ -78,15 +76,7 @@ describe('importing into Docker', () => {
   });
 
   it('streams nothing into Docker and lists its images once when every archive is present', async () => {
-    const { runtime, calls } = countingRuntime(createDockerRuntime({ host: rig.docker.host }));
-    const report = await importArchives({
-      dir,
-      runtime,
-      concurrency: 2,
-      retries: 0,
-      timeoutMs: 60_000,
-      logger: silentLogger,
-    });
+    const { report, calls } = await importCounting(dir, createDockerRuntime({ host: rig.docker.host }));
     expect(report.results.map((result) => result.outcome)).toEqual(ARCHIVES.map(() => 'skipped'));
     expect(calls).toEqual({ importTar: 0, listImages: 1, pin: 0 });
   });

@@ -5,7 +5,6 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { importArchives } from '../../lib/import/import.ts';
 import { createLogger } from '../../lib/report/log.ts';
 import type { ImageResult } from '../../lib/report/results.ts';
 import { createContainerdRuntime } from '../../lib/runtime/index.ts';
@@ -14,7 +13,7 @@ import { minimalLayout, rawTar, sha256Hex } from '../archive/raw-tar.ts';
 import { uniqueFixture, writeExporterArchive } from './archives.ts';
 import {
   containerdImages,
-  countingRuntime,
+  importCounting,
   removeContainerdImages,
   runImport,
   summaryLines,
@@ -84,18 +83,14 @@ beforeAll(async () => {
   );
   await writeFile(join(dir, 'README.txt'), 'not an archive');
 
-  const { runtime, calls } = countingRuntime(createContainerdRuntime({ address: rig.containerd.address }));
   const lines: string[] = [];
-  const report = await importArchives({
+  const { report, calls } = await importCounting(
     dir,
-    runtime,
-    concurrency: 2,
-    retries: 0,
-    timeoutMs: 60_000,
-    logger: createLogger({
+    createContainerdRuntime({ address: rig.containerd.address }),
+    createLogger({
       stream: { write: (text: string) => lines.push(text) } as unknown as NodeJS.WritableStream,
     }),
-  });
+  );
   logs = lines.join('');
   results = new Map(report.results.map((result) => [result.image, result]));
   streamed = calls.importTar;

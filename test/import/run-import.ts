@@ -2,6 +2,8 @@ import { Writable } from 'node:stream';
 import { z } from 'zod';
 import { run } from '../../lib/exec/run.ts';
 import { runImportCommand } from '../../lib/import/command.ts';
+import { type ImportReport, importArchives } from '../../lib/import/import.ts';
+import { type Logger, silentLogger } from '../../lib/report/log.ts';
 import { type ContainerdImageRow, type ContainerRuntime, parseImageList } from '../../lib/runtime/index.ts';
 import type { RigInfo } from '../rig/types.ts';
 
@@ -135,4 +137,22 @@ export const countingRuntime = (real: ContainerRuntime): { runtime: ContainerRun
       },
     },
   };
+};
+
+/** importArchives over `dir` with every runtime call counted; the settings no test varies are fixed here. */
+export const importCounting = async (
+  dir: string,
+  real: ContainerRuntime,
+  logger: Logger = silentLogger,
+): Promise<{ report: ImportReport; calls: CallCounts }> => {
+  const { runtime, calls } = countingRuntime(real);
+  const report = await importArchives({
+    dir,
+    runtime,
+    concurrency: 2,
+    retries: 0,
+    timeoutMs: 60_000,
+    logger,
+  });
+  return { report, calls };
 };
