@@ -34,6 +34,10 @@ export interface ImportReport {
 
 const seconds = (since: number) => (performance.now() - since) / 1000;
 
+// Summaries come from the first entries of an exporter archive: reading several at once keeps the skip
+// decision for an unchanged set from waiting on one file after another.
+const SUMMARY_READERS = 4;
+
 /** Imports every archive of a directory; one archive's failure never stops the others. */
 export const importArchives = async (options: ImportArchivesOptions): Promise<ImportReport> => {
   const { dir, runtime, logger } = options;
@@ -63,6 +67,12 @@ export const importArchives = async (options: ImportArchivesOptions): Promise<Im
   // One listing for the whole run: the skip decision for an unchanged set costs one call, not one per archive.
   const present = indexRuntimeImages(await withRetries(() => runtime.listImages(), options));
   const limit = pLimit(Math.max(1, options.concurrency));
+  const readAhead = pLimit(SUMMARY_READERS);
+  const summaries = new Map(
+    archives.map((name) => [name, readAhead(() => readArchiveSummary(path.join(dir, name)))]),
+  );
+  // Each archive's own task reports its failure; until it awaits it, nothing else may.
+  for (const pending of summaries.values()) pending.catch(() => undefined);
 
   await Promise.all(
     archives.map((name) =>
@@ -72,7 +82,7 @@ export const importArchives = async (options: ImportArchivesOptions): Promise<Im
         try {
           options.signal?.throwIfAborted();
           const bytes = (await stat(file)).size;
-          const summary = await readArchiveSummary(file);
+          const summary = await summaries.get(name)!;
           if (isPresent(summary.images, present, runtime.kind)) {
             report({
               image: name,

@@ -15,6 +15,8 @@ export interface ContainerdOptions {
   /** containerd namespace; kubelet's images live in k8s.io. */
   namespace?: string;
   ctrPath?: string;
+  /** What `ctr version` said when the runtime was detected: a second call would cost a process start. */
+  knownVersion?: string;
 }
 
 /** One row of `ctr images ls`. */
@@ -210,6 +212,7 @@ export const createContainerdRuntime = (options: ContainerdOptions): ContainerRu
     kind: 'containerd',
     endpoint: address,
     version: async () => {
+      if (options.knownVersion) return options.knownVersion;
       try {
         return await probeContainerd(address, { ctrPath });
       } catch (error) {

@@ -84,26 +84,29 @@ const candidatesOf = (options: DetectOptions, sockets: SocketCandidates): Candid
   return found;
 };
 
-/** Returns why the candidate failed, or undefined when it answered. */
-const probe = async (candidate: Candidate, options: DetectOptions): Promise<string | undefined> => {
+/** Why the candidate failed, or that it answered (with containerd's version, which the header prints). */
+const probe = async (
+  candidate: Candidate,
+  options: DetectOptions,
+): Promise<{ failure: string } | { version?: string }> => {
   const timeoutMs = options.probeTimeoutMs ?? 5000;
   const path = candidate.kind === 'docker' ? dockerSocketOf(candidate.endpoint) : candidate.endpoint;
   const problem = await socketProblem(path);
-  if (problem) return problem;
+  if (problem) return { failure: problem };
   try {
-    if (candidate.kind === 'containerd') {
-      await probeContainerd(candidate.endpoint, {
-        timeoutMs,
-        ...(options.ctrPath ? { ctrPath: options.ctrPath } : {}),
-      });
-    } else {
+    if (candidate.kind === 'docker') {
       await probeDocker(candidate.endpoint, { timeoutMs });
+      return {};
     }
-    return undefined;
+    const version = await probeContainerd(candidate.endpoint, {
+      timeoutMs,
+      ...(options.ctrPath ? { ctrPath: options.ctrPath } : {}),
+    });
+    return { version };
   } catch (error) {
     // Without ctr the importer cannot speak to containerd at all: say that, not "not answering".
     if (error instanceof AirlockError && error.code === 'TOOL_MISSING') throw error;
-    return unanswered(error);
+    return { failure: unanswered(error) };
   }
 };
 
@@ -117,9 +120,9 @@ export const detectRuntime = async (
 ): Promise<ContainerRuntime> => {
   const failures: string[] = [];
   for (const candidate of candidatesOf(options, sockets)) {
-    const failure = await probe(candidate, options);
-    if (failure) {
-      failures.push(`${candidate.endpoint} (${failure})`);
+    const answer = await probe(candidate, options);
+    if ('failure' in answer) {
+      failures.push(`${candidate.endpoint} (${answer.failure})`);
       continue;
     }
     if (candidate.kind === 'docker') return createDockerRuntime({ host: candidate.endpoint });
@@ -127,6 +130,7 @@ export const detectRuntime = async (
       address: candidate.endpoint,
       namespace: options.namespace ?? DEFAULT_NAMESPACE,
       ...(options.ctrPath ? { ctrPath: options.ctrPath } : {}),
+      ...(answer.version ? { knownVersion: answer.version } : {}),
     });
   }
   throw new AirlockError(

@@ -135,3 +135,31 @@ describe('importing into containerd', () => {
     }
   });
 });
+
+describe('importing many archives', () => {
+  it("confirms each archive's names from ctr's report and lists the node's images once per run", async () => {
+    const many = await mkdtemp(join(tmpdir(), 'airlock-import-many-'));
+    const images = [uniqueFixture('many'), uniqueFixture('many', { pinned: false })];
+    try {
+      for (const [position, fixture] of images.entries()) {
+        await writeExporterArchive(many, `many-${position}.tar.gz`, fixture);
+      }
+      const { report, calls } = await importCounting(
+        many,
+        createContainerdRuntime({ address: rig.containerd.address }),
+      );
+      expect(report.results.map((result) => result.outcome)).toEqual(['imported', 'imported']);
+      // One listing decides what to skip; a listing after every archive would grow with the node's images.
+      expect(calls).toEqual({ importTar: 2, listImages: 1, pin: 2 });
+      const present = await containerdImages(rig);
+      for (const name of images.flatMap((fixture) => fixture.image.names))
+        expect(present.has(name), name).toBe(true);
+    } finally {
+      await removeContainerdImages(
+        rig,
+        images.flatMap((fixture) => fixture.image.names),
+      );
+      await rm(many, { recursive: true, force: true });
+    }
+  });
+});
