@@ -119,7 +119,7 @@ export const formatReport = (results: BenchResults, markdown: boolean): string =
   });
   const rows = [
     startupRow('exporter --help (node --import tsx)', startup.exporterTsx),
-    startupRow('exporter --help (./scripts/export-images.ts: npx, tsx)', startup.exporterScript),
+    startupRow('exporter --help (./scripts/export-images.ts, its shebang)', startup.exporterScript),
     startupRow('exporter --help (esbuild bundle, plain node)', startup.exporterBundle),
     startupRow(
       'importer --help (esbuild bundle, plain node: what the hook Job runs)',
