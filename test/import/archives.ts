@@ -174,3 +174,32 @@ export const writeDocker25Archive = async (
   );
   return { path, name, digest: `sha256:${manifestHex}`, configDigest: `sha256:${configHex}` };
 };
+
+export interface ArchiveSet {
+  /** By file name: every archive of the set but the Docker 25 one, with the image it holds. */
+  fixtures: Record<string, FixtureImage>;
+  docker25: Docker25Archive;
+}
+
+/**
+ * Every kind of archive the importer must accept, written into `dir`: the exporter's own (under each of
+ * `exporterFiles`), `docker save | gzip`, a skopeo docker-archive and a Docker 25+ `docker save`.
+ */
+export const writeEveryArchiveKind = async (
+  rig: Pick<RigInfo, 'docker'>,
+  dir: string,
+  label: string,
+  exporterFiles: readonly string[],
+): Promise<ArchiveSet> => {
+  const fixtures: Record<string, FixtureImage> = {};
+  for (const file of exporterFiles) {
+    fixtures[file] = uniqueFixture(`${label}exporter`);
+    await writeExporterArchive(dir, file, fixtures[file]);
+  }
+  fixtures['docker-save.tar.gz'] = uniqueFixture(`${label}docker-save`, { pinned: false });
+  await writeDockerSaveGzip(rig, dir, 'docker-save.tar.gz', fixtures['docker-save.tar.gz']);
+  fixtures['skopeo.tar'] = uniqueFixture(`${label}skopeo`, { pinned: false });
+  await writeSkopeoDockerArchive(dir, 'skopeo.tar', fixtures['skopeo.tar']);
+  const docker25 = await writeDocker25Archive(dir, 'docker25.tar', 'docker25');
+  return { fixtures, docker25 };
+};

@@ -7,10 +7,8 @@ import type { FixtureImage } from '../archive/fixture-image.ts';
 import {
   type Docker25Archive,
   uniqueFixture,
-  writeDocker25Archive,
-  writeDockerSaveGzip,
+  writeEveryArchiveKind,
   writeExporterArchive,
-  writeSkopeoDockerArchive,
 } from './archives.ts';
 import {
   containerdImages,
@@ -24,7 +22,7 @@ import {
 
 const rig = inject('rig');
 let dir: string;
-const fixtures: Record<string, FixtureImage> = {};
+let fixtures: Record<string, FixtureImage>;
 let docker25: Docker25Archive;
 const ARCHIVES = [
   'exporter.tar',
@@ -40,15 +38,11 @@ const allNames = () => [...Object.values(fixtures).flatMap((fixture) => fixture.
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-import-ctr-'));
-  for (const file of ['exporter.tar', 'exporter.tar.gz', 'exporter.tgz']) {
-    fixtures[file] = uniqueFixture('exporter');
-    await writeExporterArchive(dir, file, fixtures[file]);
-  }
-  fixtures['docker-save.tar.gz'] = uniqueFixture('docker-save', { pinned: false });
-  await writeDockerSaveGzip(rig, dir, 'docker-save.tar.gz', fixtures['docker-save.tar.gz']);
-  fixtures['skopeo.tar'] = uniqueFixture('skopeo', { pinned: false });
-  await writeSkopeoDockerArchive(dir, 'skopeo.tar', fixtures['skopeo.tar']);
-  docker25 = await writeDocker25Archive(dir, 'docker25.tar', 'docker25');
+  ({ fixtures, docker25 } = await writeEveryArchiveKind(rig, dir, '', [
+    'exporter.tar',
+    'exporter.tar.gz',
+    'exporter.tgz',
+  ]));
 });
 
 afterAll(async () => {

@@ -5,22 +5,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { run } from '../../lib/exec/run.ts';
 import { createDockerRuntime } from '../../lib/runtime/index.ts';
 import type { FixtureImage } from '../archive/fixture-image.ts';
-import {
-  type Docker25Archive,
-  familiarName,
-  uniqueFixture,
-  writeDocker25Archive,
-  writeDockerSaveGzip,
-  writeExporterArchive,
-  writeSkopeoDockerArchive,
-} from './archives.ts';
+import { type Docker25Archive, familiarName, writeEveryArchiveKind } from './archives.ts';
 import { importCounting, outcomes, runImport } from './run-import.ts';
 
 /** The same archives through the importer into the rig's dockerd, checked with Docker's own image inspect. */
 
 const rig = inject('rig');
 let dir: string;
-const fixtures: Record<string, FixtureImage> = {};
+let fixtures: Record<string, FixtureImage>;
 let docker25: Docker25Archive;
 const ARCHIVES = ['docker-save.tar.gz', 'docker25.tar', 'exporter.tar', 'exporter.tar.gz', 'skopeo.tar'];
 
@@ -35,15 +27,10 @@ const tags = () => [
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-import-docker-'));
-  for (const file of ['exporter.tar', 'exporter.tar.gz']) {
-    fixtures[file] = uniqueFixture('docker-exporter');
-    await writeExporterArchive(dir, file, fixtures[file]);
-  }
-  fixtures['docker-save.tar.gz'] = uniqueFixture('docker-save', { pinned: false });
-  await writeDockerSaveGzip(rig, dir, 'docker-save.tar.gz', fixtures['docker-save.tar.gz']);
-  fixtures['skopeo.tar'] = uniqueFixture('docker-skopeo', { pinned: false });
-  await writeSkopeoDockerArchive(dir, 'skopeo.tar', fixtures['skopeo.tar']);
-  docker25 = await writeDocker25Archive(dir, 'docker25.tar', 'docker25');
+  ({ fixtures, docker25 } = await writeEveryArchiveKind(rig, dir, 'docker-', [
+    'exporter.tar',
+    'exporter.tar.gz',
+  ]));
 });
 
 afterAll(async () => {
