@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import packageJson from '../../package.json' with { type: 'json' };
 import { describeError } from '../errors.ts';
 import { createLogger } from '../report/log.ts';
 import { countOutcomes, formatCounts, formatResultTable } from '../report/results.ts';
@@ -14,7 +15,8 @@ export interface ImportIo {
   signal?: AbortSignal;
 }
 
-export const IMPORTER_VERSION = '0.1.0';
+// One version for the package and the importer's log header; esbuild inlines it into the Job's bundle.
+export const IMPORTER_VERSION = packageJson.version;
 
 /**
  * Everything goes to stdout, which is what `kubectl logs` shows: a header, one line per archive as it finishes,
