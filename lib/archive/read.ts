@@ -4,6 +4,10 @@ import { readTar } from './source.ts';
 import { type ArchiveSummary, summarize } from './summary.ts';
 import { TarWalker } from './tar-reader.ts';
 
+// index.json and manifest.json fit in the first few tar blocks of an exporter archive: a 1 MiB read and
+// inflate per archive would make the skip decision for an unchanged set cost more than the listing.
+const SUMMARY_CHUNK = 64 * 1024;
+
 /**
  * What an archive holds, read as cheaply as possible: airlock archives put index.json and manifest.json
  * first, so reading stops after a few blocks; foreign archives (docker save writes manifest.json last) take a full pass.
@@ -28,6 +32,7 @@ export const readArchiveSummary = async (
     );
   });
   const { compressed } = await readTar(path, {
+    chunkBytes: SUMMARY_CHUNK,
     onTarChunk: (chunk) => {
       walker.write(chunk);
       return walker.stopped;

@@ -34,6 +34,8 @@ export interface ReadTarOptions {
   /** Sees the uncompressed tar stream; returning true stops reading early. */
   onTarChunk: (chunk: Buffer) => boolean | undefined;
   signal?: AbortSignal;
+  /** Read and gunzip buffer size; small when only the first entries are wanted. Default 1 MiB. */
+  chunkBytes?: number;
 }
 
 /** One streaming pass over an archive file, gunzipping in-process when it starts with the gzip magic. */
@@ -66,12 +68,13 @@ export const readTar = async (path: string, options: ReadTarOptions): Promise<{ 
       }
     }
   };
-  const file = createReadStream(path, { highWaterMark: READ_CHUNK });
+  const chunkBytes = options.chunkBytes ?? READ_CHUNK;
+  const file = createReadStream(path, { highWaterMark: chunkBytes });
   const { onFileChunk } = options;
   if (onFileChunk) file.on('data', (chunk) => onFileChunk(chunk as Buffer));
   const signal = options.signal ? { signal: options.signal } : {};
   try {
-    if (compressed) await pipeline(file, createGunzip({ chunkSize: READ_CHUNK }), consume, signal);
+    if (compressed) await pipeline(file, createGunzip({ chunkSize: chunkBytes }), consume, signal);
     else await pipeline(file, consume, signal);
   } catch (error) {
     if (refused !== undefined) throw refused;

@@ -235,6 +235,7 @@ export const createDockerRuntime = (options: DockerOptions): ContainerRuntime =>
     kind: 'docker',
     endpoint: host,
     version: async () => `docker ${(await client.getJson('/version', DockerVersion)).Version}`,
+    // Docker's image list is one cheap API call whatever `names` asks for.
     listImages: async () =>
       toRuntimeImages(await client.getJson('/images/json', z.array(DockerImageSummary))),
     importTar,

@@ -28,8 +28,11 @@ export interface ContainerRuntime {
   endpoint: string;
   /** For the log header, e.g. `containerd 1.6.20`, `docker 20.10.24`. */
   version(): Promise<string>;
-  /** Every image name in one call: the re-import fast path compares the whole list at once. */
-  listImages(): Promise<RuntimeImage[]>;
+  /**
+   * The node's images in one call, so the re-import fast path compares the whole set at once. With `names`,
+   * a runtime may return only those (containerd: listing costs a content-store walk per image listed).
+   */
+  listImages(names?: readonly string[]): Promise<RuntimeImage[]>;
   /** Streams an uncompressed image tar (OCI layout and/or Docker archive) into the runtime. */
   importTar(tar: Readable, options?: ImportTarOptions): Promise<ImportedNames>;
   /** containerd: protects the images from kubelet's image garbage collection; Docker: nothing to do. */

@@ -123,9 +123,9 @@ export const countingRuntime = (real: ContainerRuntime): { runtime: ContainerRun
     calls,
     runtime: {
       ...real,
-      listImages: () => {
+      listImages: (names) => {
         calls.listImages += 1;
-        return real.listImages();
+        return real.listImages(names);
       },
       importTar: (tar, options) => {
         calls.importTar += 1;

@@ -66,6 +66,17 @@ describe('containerd runtime', () => {
     expect(rows.find((row) => row.name === image.names[0])?.digest).toBe(image.digest);
   });
 
+  it('lists only the names asked for, digest names included, in batches past 256 names', async () => {
+    await runtime().importTar(image.open());
+    const absent = Array.from({ length: 300 }, (_, n) => `registry.invalid/absent/image-${n}:1`);
+    const listed = await runtime().listImages([...absent, ...image.names]);
+    expect(listed.sort((a, b) => a.name.localeCompare(b.name))).toEqual(
+      [...image.names].sort().map((name) => ({ name, digest: image.digest })),
+    );
+    expect(image.names.some((name) => name.includes('@sha256:'))).toBe(true);
+    expect(await runtime().listImages([])).toEqual([]);
+  });
+
   it('pins each image with io.cri-containerd.pinned=pinned', async () => {
     await runtime().importTar(image.open());
     await runtime().pin(image.names);
