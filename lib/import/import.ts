@@ -162,7 +162,7 @@ export const importArchives = async (options: ImportArchivesOptions): Promise<Im
           const imported = await importing(() =>
             withRetries(
               () =>
-                runtime.importTar(openTarStream(file), {
+                runtime.importTar(openTarStream(file, { decompress: !runtime.readsGzip }), {
                   timeoutMs: options.timeoutMs,
                   ...(options.signal ? { signal: options.signal } : {}),
                 }),

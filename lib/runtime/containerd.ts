@@ -219,6 +219,7 @@ export const createContainerdRuntime = (options: ContainerdOptions): ContainerRu
   return {
     kind: 'containerd',
     endpoint: address,
+    readsGzip: false,
     version: async () => {
       if (options.knownVersion) return options.knownVersion;
       try {

@@ -234,6 +234,7 @@ export const createDockerRuntime = (options: DockerOptions): ContainerRuntime =>
   return {
     kind: 'docker',
     endpoint: host,
+    readsGzip: true,
     version: async () => `docker ${(await client.getJson('/version', DockerVersion)).Version}`,
     // Docker's image list is one cheap API call whatever `names` asks for.
     listImages: async () =>

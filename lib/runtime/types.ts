@@ -33,8 +33,10 @@ export interface ContainerRuntime {
    * a runtime may return only those (containerd: listing costs a content-store walk per image listed).
    */
   listImages(names?: readonly string[]): Promise<RuntimeImage[]>;
-  /** Streams an uncompressed image tar (OCI layout and/or Docker archive) into the runtime. */
+  /** Streams an image tar (OCI layout and/or Docker archive) into the runtime: uncompressed unless `readsGzip`. */
   importTar(tar: Readable, options?: ImportTarOptions): Promise<ImportedNames>;
+  /** Docker's load undoes gzip itself; containerd 1.6's `ctr images import` does not. */
+  readsGzip: boolean;
   /** containerd: protects the images from kubelet's image garbage collection; Docker: nothing to do. */
   pin(names: string[]): Promise<void>;
 }

@@ -106,9 +106,9 @@ describe('readArchiveSummary', () => {
 });
 
 describe('openTarStream', () => {
-  const collect = async (path: string): Promise<Buffer> => {
+  const collect = async (path: string, options?: { decompress?: boolean }): Promise<Buffer> => {
     const chunks: Buffer[] = [];
-    for await (const chunk of openTarStream(path)) chunks.push(chunk as Buffer);
+    for await (const chunk of openTarStream(path, options)) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
   };
 
@@ -119,6 +119,14 @@ describe('openTarStream', () => {
     const fromPlain = await collect(plain.path);
     expect(sha256Hex(fromPlain)).toBe(plain.sha256);
     expect(sha256Hex(await collect(gzip.path))).toBe(plain.sha256);
+  });
+
+  it('gives the file as stored with decompress: false, for a runtime that reads gzip itself', async () => {
+    const { image, openLayer } = fixtureImage();
+    const gzip = await writeImageArchive({ path: join(dir, 'b.tgz'), image, openLayer, compression: 'gzip' });
+    const stored = await collect(gzip.path, { decompress: false });
+    expect(stored.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    expect(sha256Hex(stored)).toBe(gzip.sha256);
   });
 
   it('errors with ARCHIVE_CORRUPT when the gzip stream is truncated', async () => {
