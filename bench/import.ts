@@ -18,6 +18,8 @@ export interface ImportFigures {
   airlockContainerd: Cell;
   /** `gunzip -c archive | ctr images import -` of the same archives. */
   ctr: Cell;
+  /** The same with `--concurrency 2`: two archives in the runtime at once. */
+  airlockContainerdParallel: Cell;
   /** airlock's importer run again with every image already present. */
   airlockReimport: Cell;
   /** `ctr images import` of archives whose images are already present. */
@@ -80,6 +82,11 @@ export const measureImports = async (
     () => importer(bundle, dir, containerdArgs),
     freshContainerd,
   );
+  const airlockContainerdParallel = await repeat(
+    context.reps,
+    () => importer(bundle, dir, [...containerdArgs, '--concurrency', '2']),
+    freshContainerd,
+  );
   const airlockReimport = await repeat(context.reps, () => importer(bundle, dir, containerdArgs));
   const ctrReimport = await repeat(context.reps, () => measureShell(CTR_IMPORT_LOOP, [address, ...archives]));
   const ctr = await repeat(
@@ -97,5 +104,13 @@ export const measureImports = async (
     freshDocker,
   );
   await freshDocker();
-  return { airlockContainerd, ctr, airlockReimport, ctrReimport, airlockDocker, dockerLoad };
+  return {
+    airlockContainerd,
+    airlockContainerdParallel,
+    ctr,
+    airlockReimport,
+    ctrReimport,
+    airlockDocker,
+    dockerLoad,
+  };
 };

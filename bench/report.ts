@@ -52,6 +52,12 @@ const workloadRows = ({ workload, export: exported, import: imported }: Workload
     importRow('airlock importer -> containerd', imported.airlockContainerd, undefined, true),
     importRow('gunzip -c | ctr images import - (same archives)', imported.ctr, imported.airlockContainerd),
     importRow(
+      'airlock importer -> containerd, --concurrency 2',
+      imported.airlockContainerdParallel,
+      imported.airlockContainerd,
+      true,
+    ),
+    importRow(
       'airlock importer, unchanged set (re-import)',
       imported.airlockReimport,
       imported.airlockContainerd,

@@ -168,7 +168,7 @@ describe.each(helmBinaries())('image-import hook with $name', ({ path: helm }) =
       { name: 'AIRLOCK_CONTAINERD_ADDRESS', value: CONTAINERD_SOCKET },
       { name: 'AIRLOCK_NAMESPACE', value: 'k8s.io' },
       { name: 'AIRLOCK_STRICT', value: 'false' },
-      { name: 'AIRLOCK_CONCURRENCY', value: '2' },
+      { name: 'AIRLOCK_CONCURRENCY', value: '1' },
       { name: 'AIRLOCK_RETRIES', value: '2' },
       { name: 'AIRLOCK_TIMEOUT', value: '300' },
       { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
