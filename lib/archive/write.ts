@@ -140,11 +140,12 @@ export const writeImageArchive = async (options: WriteArchiveOptions): Promise<W
       hash.update(chunk);
       size += chunk.length;
     };
-    output = createWriteStream(partial, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });
+    output = createWriteStream(partial, { flags: 'wx', mode: 0o644, highWaterMark: 4 << 20 });
     const steps = signal ? { signal } : {};
     if (options.compression === 'gzip') {
       // 1 MiB chunks: with the 16 KiB default, zlib's per-call overhead costs as much as level 0's copying.
-      const gzip = createGzip({ level: options.gzipLevel ?? 0, chunkSize: 1 << 20 });
+      // Room for a few of them on each side, so hashing on this thread overlaps zlib and the file write.
+      const gzip = createGzip({ level: options.gzipLevel ?? 0, chunkSize: 1 << 20, highWaterMark: 4 << 20 });
       await pipeline(
         tar,
         gzip,

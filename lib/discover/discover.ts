@@ -61,8 +61,8 @@ const tryRender = async (options: Settings, warnings: string[]): Promise<Renderi
   }
   const helm = options.helm;
   try {
-    const version = await helmVersion(helm);
-    const manifests = await renderChart({ ...options, helm });
+    // Two helm processes at once: the version only labels the log, and each start costs ~0.1 s.
+    const [version, manifests] = await Promise.all([helmVersion(helm), renderChart({ ...options, helm })]);
     return { manifests, version };
   } catch (error) {
     if (error instanceof CommandError && error.code === 'TOOL_MISSING') {
