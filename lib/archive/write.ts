@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Readable, TransformOptions } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip, type ZlibOptions } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import { AirlockError, codeOfSystemError } from '../errors.ts';
 import type { Descriptor } from '../oci/index.ts';
 import {
@@ -140,18 +140,11 @@ export const writeImageArchive = async (options: WriteArchiveOptions): Promise<W
       hash.update(chunk);
       size += chunk.length;
     };
-    output = createWriteStream(partial, { flags: 'wx', mode: 0o644, highWaterMark: 4 << 20 });
+    output = createWriteStream(partial, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });
     const steps = signal ? { signal } : {};
     if (options.compression === 'gzip') {
       // 1 MiB chunks: with the 16 KiB default, zlib's per-call overhead costs as much as level 0's copying.
-      // Room for a few of them on each side, so hashing on this thread overlaps zlib and the file write.
-      // zlib streams are Transforms and take their options too, which @types/node's ZlibOptions omits.
-      const gzipOptions: ZlibOptions & TransformOptions = {
-        level: options.gzipLevel ?? 0,
-        chunkSize: 1 << 20,
-        highWaterMark: 4 << 20,
-      };
-      const gzip = createGzip(gzipOptions);
+      const gzip = createGzip({ level: options.gzipLevel ?? 0, chunkSize: 1 << 20 });
       await pipeline(
         tar,
         gzip,
