@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { minimist } from 'zx';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type AirlockConfig, loadConfig } from '../config/index.ts';
 import { AirlockError } from '../errors.ts';
 import type { Platform } from '../oci/index.ts';
@@ -51,9 +51,6 @@ Finds every image the chart uses and saves each as an archive that containerd an
   -h, --help              this help
 `;
 
-const asList = (value: unknown): string[] =>
-  value === undefined ? [] : (Array.isArray(value) ? value : [value]).map(String);
-
 const wholeNumber = (flag: string, value: unknown, minimum: number): number => {
   const number = Number(value);
   if (!Number.isInteger(number) || number < minimum) {
@@ -73,44 +70,60 @@ const positiveNumber = (flag: string, value: unknown): number => {
   return number;
 };
 
+const EXPORT_FLAGS = {
+  chart: { type: 'string' },
+  values: { type: 'string', short: 'f', multiple: true },
+  set: { type: 'string', multiple: true },
+  config: { type: 'string' },
+  output: { type: 'string' },
+  platform: { type: 'string', multiple: true },
+  concurrency: { type: 'string' },
+  compression: { type: 'string' },
+  'gzip-level': { type: 'string' },
+  timeout: { type: 'string' },
+  retries: { type: 'string' },
+  helm: { type: 'string' },
+  list: { type: 'boolean' },
+  json: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  'include-unrendered': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** Node's own parser, as the importer uses: one line for every unknown option at once, or Node's reason. */
+const parseFlags = (argv: readonly string[]) => {
+  const args = [...argv];
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof EXPORT_FLAGS; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args, options: EXPORT_FLAGS, allowPositionals: true });
+  } catch (error) {
+    const { tokens } = parseArgs({ args, options: EXPORT_FLAGS, strict: false, tokens: true });
+    const unknown = tokens.flatMap((token) =>
+      token.kind === 'option' && !Object.hasOwn(EXPORT_FLAGS, token.name) ? [token.rawName] : [],
+    );
+    if (unknown.length > 0) {
+      throw new AirlockError('BAD_INPUT', `unknown option ${unknown.join(', ')} — see --help`, {
+        cause: error,
+      });
+    }
+    throw new AirlockError('BAD_INPUT', `${(error as Error).message} — see --help`, { cause: error });
+  }
+  if (parsed.positionals.length > 0) {
+    throw new AirlockError(
+      'BAD_INPUT',
+      `unexpected argument ${parsed.positionals.join(' ')} — options start with -- (see --help)`,
+    );
+  }
+  return parsed.values;
+};
+
 /** Flags win over config.toml, which wins over defaults. */
 export const parseExportArguments = async (
   argv: readonly string[],
   cwd = process.cwd(),
 ): Promise<ExportCommandOptions> => {
-  const unknown: string[] = [];
-  const flags = minimist([...argv], {
-    string: [
-      'chart',
-      'values',
-      'set',
-      'config',
-      'output',
-      'platform',
-      'concurrency',
-      'compression',
-      'gzip-level',
-      'timeout',
-      'retries',
-      'helm',
-    ],
-    boolean: ['list', 'json', 'dry-run', 'verbose', 'include-unrendered', 'help'],
-    alias: { f: 'values', h: 'help' },
-    unknown: (flag) => {
-      if (flag.startsWith('-')) unknown.push(flag);
-      return false;
-    },
-  });
-  if (unknown.length > 0) {
-    throw new AirlockError('BAD_INPUT', `unknown option ${unknown.join(', ')} — see --help`);
-  }
-  if (flags._.length > 0) {
-    throw new AirlockError(
-      'BAD_INPUT',
-      `unexpected argument ${flags._.join(' ')} — options start with -- (see --help)`,
-    );
-  }
-
+  const flags = parseFlags(argv);
   const configFile = flags.config ?? (existsSync(`${cwd}/config.toml`) ? `${cwd}/config.toml` : undefined);
   const config = configFile
     ? await loadConfig(configFile, { required: flags.config !== undefined })
@@ -130,7 +143,7 @@ export const parseExportArguments = async (
       `--gzip-level: expected 0 to 9, got ${JSON.stringify(flags['gzip-level'])}`,
     );
   }
-  const platformText = flags.platform ? asList(flags.platform).join(',') : undefined;
+  const platformText = flags.platform?.join(',');
   const platforms = (platformText ? platformText.split(',') : (config?.platforms ?? ['linux/amd64']))
     .map((text) => text.trim())
     .filter(Boolean)
@@ -138,8 +151,8 @@ export const parseExportArguments = async (
 
   return {
     chart: flags.chart ?? config?.chart ?? 'helm',
-    valuesFiles: flags.values !== undefined ? asList(flags.values) : (config?.values ?? []),
-    set: asList(flags.set),
+    valuesFiles: flags.values ?? config?.values ?? [],
+    set: flags.set ?? [],
     output: flags.output ?? config?.output ?? 'images',
     platforms,
     list: Boolean(flags.list),
