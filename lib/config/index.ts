@@ -1,2 +1,3 @@
+export { type FlagSpecs, parseFlags } from './flags.ts';
 export { DEFAULT_CONFIG_FILE, type LoadConfigOptions, loadConfig, parseConfig } from './load.ts';
 export { type AirlockConfig, ConfigFile } from './schema.ts';

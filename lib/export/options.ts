@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { type AirlockConfig, loadConfig } from '../config/index.ts';
+import { type AirlockConfig, type FlagSpecs, loadConfig, parseFlags } from '../config/index.ts';
 import { AirlockError } from '../errors.ts';
 import type { Platform } from '../oci/index.ts';
 import { parsePlatform } from '../registry/index.ts';
@@ -89,41 +88,14 @@ const EXPORT_FLAGS = {
   verbose: { type: 'boolean' },
   'include-unrendered': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
-
-/** Node's own parser, as the importer uses: one line for every unknown option at once, or Node's reason. */
-const parseFlags = (argv: readonly string[]) => {
-  const args = [...argv];
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof EXPORT_FLAGS; allowPositionals: true }>>;
-  try {
-    parsed = parseArgs({ args, options: EXPORT_FLAGS, allowPositionals: true });
-  } catch (error) {
-    const { tokens } = parseArgs({ args, options: EXPORT_FLAGS, strict: false, tokens: true });
-    const unknown = tokens.flatMap((token) =>
-      token.kind === 'option' && !Object.hasOwn(EXPORT_FLAGS, token.name) ? [token.rawName] : [],
-    );
-    if (unknown.length > 0) {
-      throw new AirlockError('BAD_INPUT', `unknown option ${unknown.join(', ')} — see --help`, {
-        cause: error,
-      });
-    }
-    throw new AirlockError('BAD_INPUT', `${(error as Error).message} — see --help`, { cause: error });
-  }
-  if (parsed.positionals.length > 0) {
-    throw new AirlockError(
-      'BAD_INPUT',
-      `unexpected argument ${parsed.positionals.join(' ')} — options start with -- (see --help)`,
-    );
-  }
-  return parsed.values;
-};
+} as const satisfies FlagSpecs;
 
 /** Flags win over config.toml, which wins over defaults. */
 export const parseExportArguments = async (
   argv: readonly string[],
   cwd = process.cwd(),
 ): Promise<ExportCommandOptions> => {
-  const flags = parseFlags(argv);
+  const flags = parseFlags(argv, EXPORT_FLAGS);
   const configFile = flags.config ?? (existsSync(`${cwd}/config.toml`) ? `${cwd}/config.toml` : undefined);
   const config = configFile
     ? await loadConfig(configFile, { required: flags.config !== undefined })

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../config/flags.ts';
 import { AirlockError } from '../errors.ts';
 
 export interface ImportOptions {
@@ -79,30 +79,19 @@ export const parseImportArguments = (
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): ImportOptions => {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        dir: { type: 'string' },
-        runtime: { type: 'string' },
-        'containerd-address': { type: 'string' },
-        namespace: { type: 'string' },
-        'docker-host': { type: 'string' },
-        strict: { type: 'boolean' },
-        concurrency: { type: 'string' },
-        retries: { type: 'string' },
-        timeout: { type: 'string' },
-        verbose: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new AirlockError('BAD_INPUT', `${(error as Error).message} — see --help`, { cause: error });
-  }
-  const flags = parsed.values as Record<string, string | boolean | undefined>;
+  const flags: Record<string, string | boolean | undefined> = parseFlags(argv, {
+    dir: { type: 'string' },
+    runtime: { type: 'string' },
+    'containerd-address': { type: 'string' },
+    namespace: { type: 'string' },
+    'docker-host': { type: 'string' },
+    strict: { type: 'boolean' },
+    concurrency: { type: 'string' },
+    retries: { type: 'string' },
+    timeout: { type: 'string' },
+    verbose: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   // A flag wins; otherwise its environment twin; otherwise the default.
   const pick = (flag: keyof typeof IMPORT_FLAGS): { name: string; text?: string } => {
     const value = flags[flag];

@@ -1,0 +1,30 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { AirlockError } from '../errors.ts';
+
+export type FlagSpecs = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * Command-line flags for both commands, through Node's own parser: every unknown option named in one line,
+ * a stray argument refused, and otherwise Node's reason (a missing value, a value given to a switch).
+ */
+export const parseFlags = <const Specs extends FlagSpecs>(argv: readonly string[], options: Specs) => {
+  const args = [...argv];
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: Specs; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true });
+  } catch (error) {
+    const { tokens } = parseArgs({ args, options, strict: false, tokens: true });
+    const unknown = tokens.flatMap((token) =>
+      token.kind === 'option' && !Object.hasOwn(options, token.name) ? [token.rawName] : [],
+    );
+    const reason = unknown.length > 0 ? `unknown option ${unknown.join(', ')}` : (error as Error).message;
+    throw new AirlockError('BAD_INPUT', `${reason} — see --help`, { cause: error });
+  }
+  if (parsed.positionals.length > 0) {
+    throw new AirlockError(
+      'BAD_INPUT',
+      `unexpected argument ${parsed.positionals.join(' ')} — options start with -- (see --help)`,
+    );
+  }
+  return parsed.values;
+};
