@@ -141,6 +141,10 @@ export const importArchives = async (options: ImportArchivesOptions): Promise<Im
     archives.map(async (name) => {
       let started = performance.now();
       const file = path.join(dir, name);
+      // Time spent waiting for the runtime to finish the previous archive is not this archive's.
+      const waited = (since: number) => {
+        started += performance.now() - since;
+      };
       try {
         const done = await inFlight(async () => {
           started = performance.now();
@@ -159,16 +163,18 @@ export const importArchives = async (options: ImportArchivesOptions): Promise<Im
             return undefined;
           }
           const names = await verifyForImport(name, file);
-          const imported = await importing(() =>
-            withRetries(
+          const queued = performance.now();
+          const imported = await importing(() => {
+            waited(queued);
+            return withRetries(
               () =>
                 runtime.importTar(openTarStream(file, { decompress: !runtime.readsGzip }), {
                   timeoutMs: options.timeoutMs,
                   ...(options.signal ? { signal: options.signal } : {}),
                 }),
               options,
-            ),
-          );
+            );
+          });
           return { bytes, names, reported: new Set(imported.names) };
         });
         if (!done) return;
