@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   openTarStream,
@@ -75,28 +77,34 @@ describe('readArchiveSummary', () => {
     ]);
   });
 
-  it('takes a full pass when manifest.json comes last, as docker save writes it', async () => {
-    const config = JSON.stringify({ os: 'linux', architecture: 'amd64' });
-    const path = join(dir, 'save.tar');
-    await writeFile(
-      path,
-      rawTar([
+  it.each([
+    ['within the first read', 0, false],
+    ['past the first 64 KiB', 300 * 1024, false],
+    ['past the first 64 KiB, gzip-compressed', 300 * 1024, true],
+  ])(
+    'takes a full pass when manifest.json comes last, as docker save writes it (%s)',
+    async (_, layerBytes, gzip) => {
+      const config = JSON.stringify({ os: 'linux', architecture: 'amd64' });
+      const path = join(dir, gzip ? 'save.tar.gz' : 'save.tar');
+      const tar = rawTar([
         { path: `${sha256Hex(config)}.json`, body: config },
+        { path: 'layer/layer.tar', body: randomBytes(layerBytes) },
         {
           path: 'manifest.json',
           body: JSON.stringify([
-            { Config: `${sha256Hex(config)}.json`, RepoTags: ['nginx:1.25'], Layers: [] },
+            { Config: `${sha256Hex(config)}.json`, RepoTags: ['nginx:1.25'], Layers: ['layer/layer.tar'] },
           ]),
         },
-      ]),
-    );
-    expect(await readArchiveSummary(path)).toEqual({
-      path,
-      compressed: false,
-      format: 'docker',
-      images: [{ names: ['docker.io/library/nginx:1.25'], configDigest: `sha256:${sha256Hex(config)}` }],
-    });
-  });
+      ]);
+      await writeFile(path, gzip ? gzipSync(tar) : tar);
+      expect(await readArchiveSummary(path)).toEqual({
+        path,
+        compressed: gzip,
+        format: 'docker',
+        images: [{ names: ['docker.io/library/nginx:1.25'], configDigest: `sha256:${sha256Hex(config)}` }],
+      });
+    },
+  );
 
   it('refuses entry paths that climb out even in the quick read', async () => {
     const path = join(dir, 'evil.tar');
