@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildImporterBundle } from '../importer/build.ts';
 import { run } from '../lib/exec/run.ts';
-import type { RigInfo } from '../test/rig/types.ts';
+import type { RigInfo } from '../rig/types.ts';
 import { type Cell, measureCommand, measureShell, repeat, type Sample, timeWork, toCell } from './measure.ts';
 import { downloadEveryBlobOnce, type Workload } from './workloads.ts';
 

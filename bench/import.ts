@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildImporterBundle } from '../importer/build.ts';
 import { run } from '../lib/exec/run.ts';
-import type { RigInfo } from '../test/rig/types.ts';
+import type { RigInfo } from '../rig/types.ts';
 import { REPO_ROOT, removeDockerImages } from './export.ts';
 import { type Cell, measureCommand, measureShell, repeat } from './measure.ts';
 

@@ -1,6 +1,6 @@
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { run } from '../lib/exec/run.ts';
-import type { RigInfo } from '../test/rig/types.ts';
+import type { RigInfo } from '../rig/types.ts';
 
 export interface MachineInfo {
   cpus: number;

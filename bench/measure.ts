@@ -2,7 +2,7 @@ import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, toCommandError } from '../lib/exec/run.ts';
-import { ensureCommand } from '../test/rig/packages.ts';
+import { ensureCommand } from '../rig/packages.ts';
 
 const GNU_TIME = '/usr/bin/time';
 /** How often the process tree's resident memory is sampled. */

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeError } from '../lib/errors.ts';
-import { describeRig, startRig } from '../test/rig/rig.ts';
+import { describeRig, startRig } from '../rig/rig.ts';
 import { formatReport } from './report.ts';
 import { BENCH_USAGE, readSettings } from './settings.ts';
 import { runSuite } from './suite.ts';

@@ -1,4 +1,4 @@
-import type { RigInfo } from '../test/rig/types.ts';
+import type { RigInfo } from '../rig/types.ts';
 import {
   bundleExporter,
   type ExportContext,

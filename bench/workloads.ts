@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { request } from 'undici';
-import { type BuiltImage, largeLayerImage, pushImage, sharedBaseImages } from '../test/rig/factory/index.ts';
+import { type BuiltImage, largeLayerImage, pushImage, sharedBaseImages } from '../rig/factory/index.ts';
 import type { BenchSettings } from './settings.ts';
 
 export interface BenchImage {

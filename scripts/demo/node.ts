@@ -3,9 +3,9 @@
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { run } from '../../lib/exec/run.ts';
 import { normalizeReference } from '../../lib/reference/index.ts';
-import { imageStatus } from '../../test/rig/cri.ts';
-import { runPod } from '../../test/rig/kubelet.ts';
-import type { RigInfo } from '../../test/rig/types.ts';
+import { imageStatus } from '../../rig/cri.ts';
+import { runPod } from '../../rig/kubelet.ts';
+import type { RigInfo } from '../../rig/types.ts';
 import { NODE_NAME, RELEASE } from './chart.ts';
 import type { StepReporter } from './steps.ts';
 

@@ -3,10 +3,10 @@
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { ensureCommand } from '../../test/rig/packages.ts';
-import { describeRig, type Rig, startRig } from '../../test/rig/rig.ts';
-import type { RigInfo } from '../../test/rig/types.ts';
-import { rigCacheDir } from '../../test/rig/workdir.ts';
+import { ensureCommand } from '../../rig/packages.ts';
+import { describeRig, type Rig, startRig } from '../../rig/rig.ts';
+import type { RigInfo } from '../../rig/types.ts';
+import { rigCacheDir } from '../../rig/workdir.ts';
 import { REPOSITORY_ROOT } from '../build-importer-image.ts';
 import { chartSettings, NAMESPACE, NODE_NAME, RELEASE, renderChart } from './chart.ts';
 import { runExporter, verifyChecksums, writeDemoConfig } from './export.ts';
@@ -50,7 +50,7 @@ const TOOLS: [command: string, debianPackage: string][] = [
   ['gunzip', 'gzip'],
 ];
 
-// test/rig/importer-image.ts caches the debootstrap tarball here; its absence means the slow first build.
+// rig/importer-image.ts caches the debootstrap tarball here; its absence means the slow first build.
 const hasImporterBase = async (): Promise<boolean> => {
   const names = await readdir(join(rigCacheDir, 'importer-base')).catch(() => [] as string[]);
   return names.some((name) => name.endsWith('.tar'));

@@ -8,9 +8,9 @@ import {
   multiArchIndex,
   ociImage,
   pushImage,
-} from '../../test/rig/factory/index.ts';
-import { ensureImporterImage } from '../../test/rig/importer-image.ts';
-import type { RigInfo } from '../../test/rig/types.ts';
+} from '../../rig/factory/index.ts';
+import { ensureImporterImage } from '../../rig/importer-image.ts';
+import type { RigInfo } from '../../rig/types.ts';
 
 export interface SeededImage {
   /** As the chart writes it (Docker Hub short form): `airlock/demo-web:1.0.0`. */

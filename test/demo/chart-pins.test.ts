@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { multiArchIndex } from '../rig/factory/index.ts';
+import { multiArchIndex } from '../../rig/factory/index.ts';
 
 // The chart installs with its defaults only if the worker digest it pins is the one the demo's factory builds.
 describe('demo chart defaults', () => {

@@ -11,11 +11,11 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { ociImage, pushImage } from '../../rig/factory/index.ts';
+import { startRig } from '../../rig/rig.ts';
 import { REPOSITORY_ROOT } from '../../scripts/build-importer-image.ts';
 import { writeDemoConfig } from '../../scripts/demo/export.ts';
 import { seedApplicationImages } from '../../scripts/demo/seed.ts';
-import { ociImage, pushImage } from '../rig/factory/index.ts';
-import { startRig } from '../rig/rig.ts';
 
 const LINKED = ['scripts', 'lib', 'helm', 'importer', 'node_modules', 'package.json', 'tsconfig.json'];
 const NODE_IMAGES_DIR = '/opt/airlock-demo/images';

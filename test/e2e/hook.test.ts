@@ -14,6 +14,14 @@ import { normalizeReference } from '../../lib/reference/index.ts';
 import { createRegistryClient } from '../../lib/registry/client.ts';
 import { silentLogger } from '../../lib/report/log.ts';
 import { createProgress } from '../../lib/report/progress.ts';
+import { imageStatus } from '../../rig/cri.ts';
+import { ociImage, pushImage } from '../../rig/factory/index.ts';
+import {
+  ensureImporterImage,
+  type ImporterImage,
+  loadImageIntoContainerd,
+} from '../../rig/importer-image.ts';
+import { type PodRuntime, runPod } from '../../rig/kubelet.ts';
 import {
   helmBinaries,
   imagesOf,
@@ -24,10 +32,6 @@ import {
 } from '../chart/chart-render.ts';
 import { validateKubernetesObject } from '../chart/kubernetes-validate.ts';
 import { summaryLines } from '../import/run-import.ts';
-import { imageStatus } from '../rig/cri.ts';
-import { ociImage, pushImage } from '../rig/factory/index.ts';
-import { ensureImporterImage, type ImporterImage, loadImageIntoContainerd } from '../rig/importer-image.ts';
-import { type PodRuntime, runPod } from '../rig/kubelet.ts';
 
 const rig = inject('rig');
 // Node paths the chart is told about; the kubelet stand-in maps them to this run's directories and sockets.

@@ -1,8 +1,8 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ociImage, pushImage } from '../../rig/factory/index.ts';
 import { uniqueRepository } from '../registry/support/registries.ts';
-import { ociImage, pushImage } from '../rig/factory/index.ts';
 import {
   errorLines,
   REPOSITORY_ROOT,

@@ -3,15 +3,15 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyArchive } from '../../lib/archive/index.ts';
 import { run } from '../../lib/exec/run.ts';
-import { type FaultProxy, startFaultProxy } from '../registry/fault-proxy.ts';
-import { uniqueRepository } from '../registry/support/registries.ts';
 import {
   type BuiltImage,
   largeLayerImage,
   multiArchIndex,
   ociImage,
   pushImage,
-} from '../rig/factory/index.ts';
+} from '../../rig/factory/index.ts';
+import { type FaultProxy, startFaultProxy } from '../registry/fault-proxy.ts';
+import { uniqueRepository } from '../registry/support/registries.ts';
 import { errorLines, readImagesJson, rig, runExport, scratch, writeChart } from './support.ts';
 
 /**

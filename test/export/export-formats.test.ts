@@ -5,8 +5,8 @@ import { readArchiveSummary, verifyArchive } from '../../lib/archive/index.ts';
 import { run } from '../../lib/exec/run.ts';
 import type { ImagesJson } from '../../lib/export/outputs.ts';
 import { MediaType } from '../../lib/oci/index.ts';
+import { ociImage, pushImage } from '../../rig/factory/index.ts';
 import { uniqueRepository } from '../registry/support/registries.ts';
-import { ociImage, pushImage } from '../rig/factory/index.ts';
 import {
   type ExportRun,
   type PushedImage,

@@ -3,15 +3,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyArchive } from '../../lib/archive/index.ts';
-import { type FaultProxy, startFaultProxy } from '../registry/fault-proxy.ts';
-import { uniqueRepository } from '../registry/support/registries.ts';
 import {
   type BuiltImage,
   largeLayerImage,
   ociImage,
   pushImage,
   sharedBaseImages,
-} from '../rig/factory/index.ts';
+} from '../../rig/factory/index.ts';
+import { type FaultProxy, startFaultProxy } from '../registry/fault-proxy.ts';
+import { uniqueRepository } from '../registry/support/registries.ts';
 import { readImagesJson, rig, runExport, scratch, spawnExport, writeChart } from './support.ts';
 
 /** Work done once: shared blobs fetched once per run, finished archives kept, interrupted runs cleaned and resumed. */

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImagesJsonEntry } from '../../lib/export/outputs.ts';
+import { imageStatus } from '../../rig/cri.ts';
+import { type BuiltImage, ociImage, pushImage } from '../../rig/factory/index.ts';
 import { uniqueRepository } from '../registry/support/registries.ts';
-import { imageStatus } from '../rig/cri.ts';
-import { type BuiltImage, ociImage, pushImage } from '../rig/factory/index.ts';
 import {
   containerdImages,
   ctrImport,

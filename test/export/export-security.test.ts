@@ -3,8 +3,8 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ociImage, pushImage } from '../../rig/factory/index.ts';
 import { uniqueRepository } from '../registry/support/registries.ts';
-import { ociImage, pushImage } from '../rig/factory/index.ts';
 import { rig, scratch, spawnExport, writeChart } from './support.ts';
 
 /** A registry password never leaves the Docker config: not in logs, JSON, checksums or archives. */

@@ -10,7 +10,6 @@ import { run } from '../../lib/exec/run.ts';
 import { runExportCommand } from '../../lib/export/command.ts';
 import type { ImagesJson } from '../../lib/export/outputs.ts';
 import { MANIFEST_ACCEPT } from '../../lib/oci/index.ts';
-import { uniqueRepository } from '../registry/support/registries.ts';
 import {
   type BuiltImage,
   dockerImage,
@@ -19,7 +18,8 @@ import {
   ociImage,
   pushImage,
   sharedBaseImages,
-} from '../rig/factory/index.ts';
+} from '../../rig/factory/index.ts';
+import { uniqueRepository } from '../registry/support/registries.ts';
 
 /** The exporter driven the way an operator drives it: a chart on disk, images in the rig's registries. */
 

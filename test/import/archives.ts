@@ -9,9 +9,9 @@ import { createGzip } from 'node:zlib';
 import { writeImageArchive } from '../../lib/archive/index.ts';
 import { run } from '../../lib/exec/run.ts';
 import { MediaType } from '../../lib/oci/index.ts';
+import type { RigInfo } from '../../rig/types.ts';
 import { type FixtureImage, fixtureImage, layerTar } from '../archive/fixture-image.ts';
 import { rawTar, sha256Hex } from '../archive/raw-tar.ts';
-import type { RigInfo } from '../rig/types.ts';
 
 /** A repository and content no other test file uses: the rig's daemons are shared. */
 export const uniqueFixture = (label: string, options: { pinned?: boolean } = {}): FixtureImage =>

@@ -5,7 +5,7 @@ import { runImportCommand } from '../../lib/import/command.ts';
 import { type ImportReport, importArchives } from '../../lib/import/import.ts';
 import { type Logger, silentLogger } from '../../lib/report/log.ts';
 import { type ContainerdImageRow, type ContainerRuntime, parseImageList } from '../../lib/runtime/index.ts';
-import type { RigInfo } from '../rig/types.ts';
+import type { RigInfo } from '../../rig/types.ts';
 
 /** The one JSON line the importer prints for machines. */
 export const ImportSummary = z.object({

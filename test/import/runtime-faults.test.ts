@@ -5,8 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { run } from '../../lib/exec/run.ts';
 import { parseImageList } from '../../lib/runtime/index.ts';
+import { type RigContainerd, startContainerd } from '../../rig/containerd.ts';
 import { type FixtureImage, fixtureImage } from '../archive/fixture-image.ts';
-import { type RigContainerd, startContainerd } from '../rig/containerd.ts';
 import { uniqueFixture, writeExporterArchive } from './archives.ts';
 import { outcomes, resultOf, runImport } from './run-import.ts';
 

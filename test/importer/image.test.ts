@@ -5,9 +5,13 @@ import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { run } from '../../lib/exec/run.ts';
-import { imageRuntimeConfig } from '../rig/cri.ts';
-import { ensureImporterImage, type ImporterImage, loadImageIntoContainerd } from '../rig/importer-image.ts';
-import { type PodRuntime, runPod } from '../rig/kubelet.ts';
+import { imageRuntimeConfig } from '../../rig/cri.ts';
+import {
+  ensureImporterImage,
+  type ImporterImage,
+  loadImageIntoContainerd,
+} from '../../rig/importer-image.ts';
+import { type PodRuntime, runPod } from '../../rig/kubelet.ts';
 
 const rig = inject('rig');
 const runtimes: PodRuntime[] = ['containerd', 'docker'];

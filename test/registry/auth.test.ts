@@ -9,7 +9,7 @@ import {
   staticCredentials,
 } from '../../lib/registry/index.ts';
 import type { Logger } from '../../lib/report/log.ts';
-import { type BuiltImage, ociImage, pushImage } from '../rig/factory/index.ts';
+import { type BuiltImage, ociImage, pushImage } from '../../rig/factory/index.ts';
 import { type LocalRegistry, startLocalRegistry } from './support/local-registry.ts';
 import {
   descriptorOf,

@@ -9,7 +9,13 @@ import {
   selectPlatforms,
   staticCredentials,
 } from '../../lib/registry/index.ts';
-import { type BuiltImage, dockerImage, multiArchIndex, ociImage, pushImage } from '../rig/factory/index.ts';
+import {
+  type BuiltImage,
+  dockerImage,
+  multiArchIndex,
+  ociImage,
+  pushImage,
+} from '../../rig/factory/index.ts';
 import { digestStream, openRegistries, type TestRegistries, uniqueRepository } from './support/registries.ts';
 
 let registries: TestRegistries;

@@ -3,7 +3,7 @@ import { type AddressInfo, connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseReference } from '../../lib/reference/index.ts';
 import { createRegistryClient, staticCredentials } from '../../lib/registry/index.ts';
-import { ociImage, pushImage } from '../rig/factory/index.ts';
+import { ociImage, pushImage } from '../../rig/factory/index.ts';
 import {
   descriptorOf,
   digestStream,

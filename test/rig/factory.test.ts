@@ -16,7 +16,7 @@ import {
   type PushTarget,
   pushImage,
   sharedBaseImages,
-} from './factory/index.ts';
+} from '../../rig/factory/index.ts';
 
 const rig = inject('rig');
 const registry = rig.registry.host;

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { describeRig, startRig } from './rig.ts';
+import { describeRig, startRig } from '../../rig/rig.ts';
 
 /**
  * vitest global setup: starts the whole rig once for all test files, hands its addresses to them through

@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { run } from '../../lib/exec/run.ts';
-import { imageStatus } from './cri.ts';
+import { imageStatus } from '../../rig/cri.ts';
 import {
   ensureImporterImage,
   IMPORTER_BASE_IMAGE,
   type ImporterImage,
   loadImageIntoContainerd,
-} from './importer-image.ts';
-import { type PodRuntime, runPod } from './kubelet.ts';
+} from '../../rig/importer-image.ts';
+import { type PodRuntime, runPod } from '../../rig/kubelet.ts';
 
 const rig = inject('rig');
 const runtimes: PodRuntime[] = ['containerd', 'docker'];

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { run } from '../../lib/exec/run.ts';
-import { containerdVersion } from './containerd.ts';
-import { dockerGet } from './dockerd.ts';
-import { helmVersion } from './helm.ts';
-import { buildSmokeImage, type SmokeImage } from './smoke-image.ts';
+import { containerdVersion } from '../../rig/containerd.ts';
+import { dockerGet } from '../../rig/dockerd.ts';
+import { helmVersion } from '../../rig/helm.ts';
+import { buildSmokeImage, type SmokeImage } from '../../rig/smoke-image.ts';
 
 const rig = inject('rig');
 

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { ArchiveBlob, ArchiveImage } from '../../lib/archive/index.ts';
 import { openTarStream, writeImageArchive } from '../../lib/archive/index.ts';
 import type { Descriptor } from '../../lib/oci/index.ts';
-import { type BuiltImage, type ImageBlob, ociImage } from '../rig/factory/index.ts';
+import { type BuiltImage, type ImageBlob, ociImage } from '../../rig/factory/index.ts';
 
 /** A small real image, built by the factory and written as an airlock archive, ready to stream into a runtime. */
 export interface TestImageTar {

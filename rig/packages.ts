@@ -1,7 +1,7 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AirlockError } from '../../lib/errors.ts';
-import { CommandError, run } from '../../lib/exec/run.ts';
+import { AirlockError } from '../lib/errors.ts';
+import { CommandError, run } from '../lib/exec/run.ts';
 import { rigCacheDir } from './workdir.ts';
 
 const aptLog = join(rigCacheDir, 'apt.log');

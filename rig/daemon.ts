@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AirlockError } from '../../lib/errors.ts';
+import { AirlockError } from '../lib/errors.ts';
 
 export interface DaemonOptions {
   /** Shown in errors: 'containerd', 'registry', ... */

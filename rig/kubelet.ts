@@ -9,8 +9,8 @@ import { execa } from 'execa';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext';
-import { run } from '../../lib/exec/run.ts';
-import { normalizeReference } from '../../lib/reference/index.ts';
+import { run } from '../lib/exec/run.ts';
+import { normalizeReference } from '../lib/reference/index.ts';
 import { imageRuntimeConfig, imageStatus } from './cri.ts';
 import {
   containerArgv,

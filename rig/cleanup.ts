@@ -1,5 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { run } from '../../lib/exec/run.ts';
+import { run } from '../lib/exec/run.ts';
 
 interface ProcessEntry {
   pid: number;

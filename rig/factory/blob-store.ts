@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 /** Where built blobs live between runs, so a 300 MB layer is generated once per machine. */
 export const DEFAULT_CACHE_DIR = fileURLToPath(
-  new URL('../../../node_modules/.cache/airlock/factory', import.meta.url),
+  new URL('../../node_modules/.cache/airlock/factory', import.meta.url),
 );
 
 export interface StoredBlob {

@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '../../lib/exec/run.ts';
+import { run } from '../lib/exec/run.ts';
 
 /**
  * Whether overlayfs mounts work inside `dir` (not on every filesystem, nor in every container). containerd's

@@ -1,4 +1,4 @@
-import { MediaType } from '../../../lib/oci/index.ts';
+import { MediaType } from '../../lib/oci/index.ts';
 import { DEFAULT_CACHE_DIR, type StoredBlob, storeBytes } from './blob-store.ts';
 import { type BuiltLayer, buildLayer, type LayerCompression, type LayerSpec } from './layer.ts';
 

@@ -3,8 +3,8 @@ import { createReadStream } from 'node:fs';
 import { chmod, copyFile, mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { create as createTar } from 'tar';
-import { run } from '../../lib/exec/run.ts';
-import { Annotation, MediaType } from '../../lib/oci/index.ts';
+import { run } from '../lib/exec/run.ts';
+import { Annotation, MediaType } from '../lib/oci/index.ts';
 
 /**
  * The smallest image that proves a runtime runs containers: host binaries plus the shared libraries `ldd`

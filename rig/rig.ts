@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AirlockError } from '../../lib/errors.ts';
+import { AirlockError } from '../lib/errors.ts';
 import { unmountBelow } from './cleanup.ts';
 import { type RigContainerd, startContainerd } from './containerd.ts';
 import { type RigDocker, startDockerd } from './dockerd.ts';

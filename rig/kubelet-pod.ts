@@ -30,7 +30,7 @@ export interface Mount {
 }
 
 export const unsupported = (what: string): Error =>
-  new Error(`kubelet stand-in: ${what} is not supported; extend test/rig/kubelet-pod.ts if a test needs it`);
+  new Error(`kubelet stand-in: ${what} is not supported; extend rig/kubelet-pod.ts if a test needs it`);
 
 const mapHostPath = (path: string, hostPaths: Record<string, string>): string => {
   const match = Object.keys(hostPaths)

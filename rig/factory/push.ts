@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { request } from 'undici';
-import { AirlockError, type ErrorCode } from '../../../lib/errors.ts';
+import { AirlockError, type ErrorCode } from '../../lib/errors.ts';
 import type { BuiltImage, ImageBlob } from './image.ts';
 
 export interface PushTarget {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Downloads and installs that outlive one run (Helm binaries, apt logs), kept beside the project's dependencies. */
-export const rigCacheDir = fileURLToPath(new URL('../../node_modules/.cache/airlock/', import.meta.url));
+export const rigCacheDir = fileURLToPath(new URL('../node_modules/.cache/airlock/', import.meta.url));
 
 /**
  * A private scratch directory for one run. Short on purpose: unix socket paths must stay under ~108 bytes,

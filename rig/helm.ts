@@ -1,8 +1,8 @@
 import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { x as extractTar } from 'tar';
-import { AirlockError } from '../../lib/errors.ts';
-import { run } from '../../lib/exec/run.ts';
+import { AirlockError } from '../lib/errors.ts';
+import { run } from '../lib/exec/run.ts';
 import { ensureCommand } from './packages.ts';
 import { rigCacheDir } from './workdir.ts';
 

@@ -1,5 +1,3 @@
-import type {} from 'vitest';
-
 /**
  * What the rig started, handed from vitest's global setup to every test file through `inject('rig')`.
  * Only plain data: tests reach the components through these addresses.
@@ -30,10 +28,4 @@ export interface RigInfo {
   };
   /** Absolute paths of the Helm 3 and Helm 4 binaries. */
   helm: { v3: { path: string; version: string }; v4: { path: string; version: string } };
-}
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    rig: RigInfo;
-  }
 }

@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from '@iarna/toml';
-import { AirlockError } from '../../lib/errors.ts';
-import { run } from '../../lib/exec/run.ts';
+import { AirlockError } from '../lib/errors.ts';
+import { run } from '../lib/exec/run.ts';
 import { killProcessesMentioning, unmountBelow } from './cleanup.ts';
 import { lastLogLines, startDaemon } from './daemon.ts';
 import { overlayWorks } from './overlay.ts';

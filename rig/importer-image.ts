@@ -4,14 +4,10 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from '
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { buildImporterBundle } from '../../importer/build.ts';
-import { run, toCommandError } from '../../lib/exec/run.ts';
-import { normalizeReference } from '../../lib/reference/index.ts';
-import {
-  buildImporterImage,
-  defaultImporterTag,
-  REPOSITORY_ROOT,
-} from '../../scripts/build-importer-image.ts';
+import { buildImporterBundle } from '../importer/build.ts';
+import { run, toCommandError } from '../lib/exec/run.ts';
+import { normalizeReference } from '../lib/reference/index.ts';
+import { buildImporterImage, defaultImporterTag, REPOSITORY_ROOT } from '../scripts/build-importer-image.ts';
 import { imageStatus } from './cri.ts';
 import type { RigInfo } from './types.ts';
 
