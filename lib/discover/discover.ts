@@ -117,9 +117,29 @@ const selectImages = (
 };
 
 /**
- * Finds every image a chart will run. With helm, the rendered manifests are the base and values findings only
- * confirm them or land in `notRendered`; without helm, the values' enabled images are the base. Either way the
- * images Chart.yaml declares join the list (see addDeclaredImages).
+ * With helm, what the chart renders is the list: values and Chart.yaml findings only confirm a rendered image (under
+ * its own name or, when a global gave it another registry, the same path, tag and digest) or land in notRendered.
+ * An image Chart.yaml declares that the chart does not render is "declared, not rendered", like a disabled sidecar.
+ */
+const selectRendered = (
+  base: readonly DiscoveredImage[],
+  values: ValuesScan,
+  annotations: AnnotationScan,
+): RenderedPartition => {
+  const configured = collectImages([...values.mentions, ...values.disabled]);
+  const declared = collectImages([...annotations.mentions, ...annotations.disabled]);
+  const fromValues = partitionByRendered(base, configured, { acrossRegistries: true });
+  const fromChart = partitionByRendered(fromValues.images, declared, { acrossRegistries: true });
+  return {
+    images: fromChart.images,
+    notRendered: mergeImages(fromValues.notRendered, fromChart.notRendered),
+  };
+};
+
+/**
+ * Finds every image a chart will run. With helm, the rendered manifests are the list (see selectRendered).
+ * Without helm, the values' enabled images are the base and the images Chart.yaml declares join them
+ * (see addDeclaredImages): the author's list is the best guess left when nothing renders the chart.
  */
 export const discoverImages = async (options: DiscoverOptions): Promise<DiscoveryResult> => {
   const settings = withDefaults(options);
@@ -140,15 +160,15 @@ export const discoverImages = async (options: DiscoverOptions): Promise<Discover
     const annotations = scanAnnotations(contexts);
     warnings.push(...values.warnings, ...annotations.warnings);
 
-    let base: DiscoveredImage[];
+    let selected: RenderedPartition;
     if (rendering) {
       const rendered = scanRendered(rendering.manifests);
       warnings.push(...rendered.warnings);
-      base = collectImages(rendered.mentions);
+      selected = selectRendered(collectImages(rendered.mentions), values, annotations);
     } else {
-      base = collectImages(values.mentions);
+      selected = selectImages(collectImages(values.mentions), values, annotations, contexts);
     }
-    let { images, notRendered } = selectImages(base, values, annotations, contexts);
+    let { images, notRendered } = selected;
 
     const configured = collectImages(configuredMentions(settings.additionalImages));
     images = mergeImages(images, configured);

@@ -1,12 +1,25 @@
 import { parseAllDocuments } from 'yaml';
 import { AirlockError } from '../errors.ts';
 import { parseReference } from '../reference/index.ts';
+import { type ConfigMapUse, configMapOfNode, scanConfigMapData, scanContainerText } from './embedded.ts';
 import type { ImageMention } from './types.ts';
 import { isPlainObject, type Values } from './yaml-file.ts';
 
 export interface RenderedScan {
   mentions: ImageMention[];
   warnings: string[];
+}
+
+interface RenderedConfigMap {
+  name: string;
+  file: string;
+  data: Values;
+}
+
+/** The scan while documents are read: ConfigMaps and their uses are matched once every document is in. */
+interface ScanState extends RenderedScan {
+  configMaps: RenderedConfigMap[];
+  configMapUses: ConfigMapUse[];
 }
 
 /** Kinds that never run anything: a CRD's schema may say `image`, a ConfigMap's data is opaque text. */
@@ -26,7 +39,7 @@ interface ObjectContext {
 const join = (path: string, key: string | number): string =>
   typeof key === 'number' ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`;
 
-const scanObject = (root: Values, context: ObjectContext, scan: RenderedScan): void => {
+const scanObject = (root: Values, context: ObjectContext, scan: ScanState): void => {
   const record = (written: string, path: string, strict: boolean, pullPolicy: unknown) => {
     const location = `${context.object}: ${path}`;
     try {
@@ -46,6 +59,18 @@ const scanObject = (root: Values, context: ObjectContext, scan: RenderedScan): v
       source: { kind: 'rendered', file: context.file, location },
       ...(typeof pullPolicy === 'string' ? { pullPolicy } : {}),
     });
+  };
+
+  // Images a controller receives as text: never fatal, since an argument that is not an image is no error.
+  const scanText = (container: Values, path: string) => {
+    const { images, configMaps } = scanContainerText(container, path, context.object);
+    scan.configMapUses.push(...configMaps);
+    for (const image of images) {
+      scan.mentions.push({
+        written: image.written,
+        source: { kind: 'rendered', file: context.file, location: `${context.object}: ${image.where}` },
+      });
+    }
   };
 
   const walk = (node: unknown, path: string, inContainerList: boolean, inVolumes: boolean): void => {
@@ -69,8 +94,11 @@ const scanObject = (root: Values, context: ObjectContext, scan: RenderedScan): v
       // Image volumes (Kubernetes 1.31+): kubelet pulls these like container images.
       record(image.reference, join(join(path, 'image'), 'reference'), true, image.pullPolicy);
     }
+    if (inContainerList) scanText(node, path);
     for (const [key, child] of Object.entries(node)) {
       if (key === 'image' || key === 'metadata') continue;
+      const use = configMapOfNode(key, child, context.object);
+      if (use) scan.configMapUses.push(use);
       walk(
         child,
         join(path, key),
@@ -83,25 +111,48 @@ const scanObject = (root: Values, context: ObjectContext, scan: RenderedScan): v
   walk(root, '', false, false);
 };
 
-const scanManifest = (manifest: Values, file: string, scan: RenderedScan): void => {
+const scanManifest = (manifest: Values, file: string, scan: ScanState): void => {
   const kind = typeof manifest.kind === 'string' ? manifest.kind : 'Object';
+  const metadata = isPlainObject(manifest.metadata) ? manifest.metadata : {};
+  const name = typeof metadata.name === 'string' ? metadata.name : '?';
+  if (kind === 'ConfigMap' && isPlainObject(manifest.data))
+    scan.configMaps.push({ name, file, data: manifest.data });
   if (INERT_KINDS.has(kind)) return;
   if (kind.endsWith('List') && Array.isArray(manifest.items)) {
     for (const item of manifest.items) if (isPlainObject(item)) scanManifest(item, file, scan);
     return;
   }
-  const metadata = isPlainObject(manifest.metadata) ? manifest.metadata : {};
-  const name = typeof metadata.name === 'string' ? metadata.name : '?';
   scanObject(manifest, { file, object: `${kind}/${name}` }, scan);
+};
+
+/** Images in the data of the ConfigMaps the workloads mount or read, each credited to the ConfigMap's template. */
+const scanUsedConfigMaps = (scan: ScanState): void => {
+  for (const configMap of scan.configMaps) {
+    const uses = scan.configMapUses.filter((use) => use.name === configMap.name);
+    if (uses.length === 0) continue;
+    const users = [...new Set(uses.map((use) => use.by))].join(', ');
+    for (const image of scanConfigMapData(configMap.data, uses)) {
+      scan.mentions.push({
+        written: image.written,
+        source: {
+          kind: 'rendered',
+          file: configMap.file,
+          location: `ConfigMap/${configMap.name}: ${image.where} (used by ${users})`,
+        },
+      });
+    }
+  }
 };
 
 /**
  * Every image in `helm template` output: the containers, init containers and ephemeral containers of any pod
  * spec at any depth (Pods, workloads, CronJob job templates, hooks, subcharts, pod templates inside custom
- * resources), image volumes, and any other `image:` string such as a Prometheus resource's `spec.image`.
+ * resources), image volumes, and any other `image:` string such as a Prometheus resource's `spec.image`;
+ * plus the images containers are handed as text (args, command, env) and those in the data of the ConfigMaps
+ * they mount or read (see embedded.ts).
  */
 export const scanRendered = (manifests: string): RenderedScan => {
-  const scan: RenderedScan = { mentions: [], warnings: [] };
+  const scan: ScanState = { mentions: [], warnings: [], configMaps: [], configMapUses: [] };
   for (const [index, document] of parseAllDocuments(manifests, { merge: true }).entries()) {
     const contents = document.contents;
     const file =
@@ -121,5 +172,6 @@ export const scanRendered = (manifests: string): RenderedScan => {
     const manifest: unknown = document.toJS({ maxAliasCount: 1000 });
     if (isPlainObject(manifest)) scanManifest(manifest, file, scan);
   }
-  return scan;
+  scanUsedConfigMaps(scan);
+  return { mentions: scan.mentions, warnings: scan.warnings };
 };

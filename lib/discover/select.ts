@@ -49,20 +49,38 @@ export interface RenderedPartition {
   notRendered: DiscoveredImage[];
 }
 
-/** Rendered images are authoritative; other findings either confirm one (an extra source) or were not rendered. */
+/** The same repository path, tag and digest in another registry: a chart that builds the registry from a global. */
+const sameImageElsewhere = (a: ImageReference, b: ImageReference): boolean =>
+  a.domain !== b.domain && a.path === b.path && a.tag === b.tag && a.digest === b.digest;
+
+/**
+ * Rendered images are authoritative; other findings either confirm one (an extra source) or were not rendered.
+ * With `acrossRegistries`, a finding the chart renders under another registry confirms it too, its sources marked
+ * `renderedAs` the rendered reference.
+ */
 export const partitionByRendered = (
   rendered: readonly DiscoveredImage[],
   others: readonly DiscoveredImage[],
+  options: { acrossRegistries?: boolean } = {},
 ): RenderedPartition => {
   const images = rendered.map((image) => ({ ...image, sources: [...image.sources] }));
   const notRendered: DiscoveredImage[] = [];
   for (const other of others) {
     const match = images.find((image) => sameImage(image.parsed, other.parsed));
-    if (!match) {
+    if (match) {
+      for (const source of other.sources) addUnique(match.sources, source, sameSource);
+      continue;
+    }
+    const elsewhere = options.acrossRegistries
+      ? images.find((image) => sameImageElsewhere(image.parsed, other.parsed))
+      : undefined;
+    if (!elsewhere) {
       notRendered.push(other);
       continue;
     }
-    for (const source of other.sources) addUnique(match.sources, source, sameSource);
+    for (const source of other.sources) {
+      addUnique(elsewhere.sources, { ...source, renderedAs: elsewhere.reference }, sameSource);
+    }
   }
   return { images, notRendered };
 };

@@ -10,6 +10,11 @@ export interface ImageSource {
   file: string;
   /** `Deployment/web: spec.template.spec.initContainers[0].image`, a values path `redis.image`, or an annotation key. */
   location: string;
+  /**
+   * Set on a values or Chart.yaml finding that the rendered chart uses under another registry (same repository
+   * path, tag and digest; the registry came from a global value): the reference helm rendered.
+   */
+  renderedAs?: string;
 }
 
 export interface DiscoveredImage {

@@ -1,13 +1,20 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { type DiscoveredImage, type DiscoveryResult, discoverImages } from '../discover/index.ts';
+import {
+  type DiscoveredImage,
+  type DiscoveryResult,
+  discoverImages,
+  explainImage,
+  notRenderedLines,
+} from '../discover/index.ts';
 import { describeError, isAirlockError } from '../errors.ts';
 import { createRegistryClient } from '../registry/index.ts';
 import { createLogger, type Logger } from '../report/log.ts';
 import { createProgress } from '../report/progress.ts';
 import { formatCounts, formatResultTable } from '../report/results.ts';
 import { exportImages } from './export.ts';
+import { finishLock, prepareLock } from './lock.ts';
 import { EXPORT_USAGE, type ExportCommandOptions, parseExportArguments } from './options.ts';
 
 export interface CommandIo {
@@ -43,13 +50,8 @@ const readChart = async (chart: string) => {
 
 const reportDiscovery = (discovery: DiscoveryResult, options: ExportCommandOptions, logger: Logger) => {
   for (const warning of discovery.warnings) logger.warn(warning);
-  if (discovery.notRendered.length > 0 && !options.includeUnrendered) {
-    logger.info(
-      `not rendered by the chart with these values, not exported (--include-unrendered adds them): ${discovery.notRendered
-        .map((image) => image.reference)
-        .join(', ')}`,
-    );
-  }
+  if (!options.includeUnrendered)
+    for (const line of notRenderedLines(discovery.notRendered)) logger.info(line);
   logger.info(
     `${discovery.images.length} image(s) to export from ${options.chart}${discovery.rendered ? ` (rendered with helm ${discovery.helmVersion ?? ''})`.replace(' )', ')') : ' (values scan)'}`,
   );
@@ -89,6 +91,23 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
   }
   reportDiscovery(discovery, options, logger);
 
+  if (options.why) {
+    try {
+      const lines = explainImage(discovery, options.why);
+      if (!lines) {
+        logger.error(
+          `${options.why}: not found in the chart with these values (rendered, values or Chart.yaml)`,
+        );
+        return ExitCode.failed;
+      }
+      io.stdout.write(`${lines.join('\n')}\n`);
+      return ExitCode.ok;
+    } catch (error) {
+      logger.error(describeError(error));
+      return ExitCode.badInput;
+    }
+  }
+
   if (options.list) {
     io.stdout.write(
       options.json
@@ -116,9 +135,18 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
     logger,
   });
   try {
+    const references = discovery.images.map((image) => image.reference);
+    const lock = await prepareLock(options, references, client).catch((error: unknown) => {
+      if (!isAirlockError(error)) throw error;
+      logger.error(error.message);
+      return 'bad input' as const;
+    });
+    if (lock === 'bad input') return ExitCode.badInput;
+    for (const moved of lock?.moved ?? []) logger.error(`${moved.message} [${moved.code}]`);
+    if (lock && lock.moved.length > 0) return ExitCode.failed;
     await mkdir(options.output, { recursive: true });
     const report = await exportImages({
-      images: discovery.images.map((image) => image.reference),
+      images: references,
       output: options.output,
       platforms: options.platforms,
       compression: options.compression,
@@ -153,7 +181,11 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
       );
     }
     if (controller.signal.aborted) return ExitCode.interrupted;
-    return failed.length > 0 ? ExitCode.failed : ExitCode.ok;
+    const lockErrors = lock
+      ? await finishLock(lock, options, { ...report, failed: failed.length }, logger)
+      : [];
+    for (const error of lockErrors) logger.error(`${error.message} [${error.code}]`);
+    return failed.length > 0 || lockErrors.length > 0 ? ExitCode.failed : ExitCode.ok;
   } catch (error) {
     progress.stop();
     logger.error(describeError(error));

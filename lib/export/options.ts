@@ -21,6 +21,12 @@ export interface ExportCommandOptions {
   stallTimeoutMs: number;
   retries: number;
   helm?: string;
+  /** `--why REF`: print where the image was found and exit. */
+  why?: string;
+  /** `--lock FILE`: write every reference with the digest it resolved to. */
+  lock?: string;
+  /** `--locked FILE`: export exactly the digests FILE locks; a moved tag fails. */
+  locked?: string;
   help: boolean;
   config?: AirlockConfig;
   configFile?: string;
@@ -44,7 +50,10 @@ Finds every image the chart uses and saves each as an archive that containerd an
   --gzip-level N          0-9 with gzip; layers are already compressed, so 0 (stored) is fastest (default: 0)
   --timeout SECONDS       no bytes from a registry for this long fails the attempt, which is retried (default: 30)
   --retries N             attempts after the first on 429, 5xx, resets and stalls, per image (default: 4)
-  --include-unrendered    also export images found in values that the chart does not render
+  --include-unrendered    also export images of values or Chart.yaml that the chart does not render
+  --why REF               print every place REF was found (template, object, field or argument, values key) and exit
+  --lock FILE             write every reference with the digest it resolved to into FILE (default: no lockfile)
+  --locked FILE           export exactly the digests FILE locks; fail if a tag has moved (default: no lockfile)
   --helm PATH             helm binary (default: helm on PATH)
   --verbose               debug logs
   -h, --help              this help
@@ -82,6 +91,9 @@ const EXPORT_FLAGS = {
   timeout: { type: 'string' },
   retries: { type: 'string' },
   helm: { type: 'string' },
+  why: { type: 'string' },
+  lock: { type: 'string' },
+  locked: { type: 'string' },
   list: { type: 'boolean' },
   json: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
@@ -138,6 +150,9 @@ export const parseExportArguments = async (
     compression,
     gzipLevel,
     ...(flags.helm ? { helm: flags.helm } : {}),
+    ...(flags.why ? { why: flags.why } : {}),
+    ...(flags.lock ? { lock: flags.lock } : {}),
+    ...(flags.locked ? { locked: flags.locked } : {}),
     help: Boolean(flags.help),
     ...(config ? { config } : {}),
     ...(configFile ? { configFile } : {}),

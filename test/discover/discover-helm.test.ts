@@ -151,42 +151,47 @@ describe.each(helms)('discoverImages with %s', (_name, helm) => {
       file: expect.stringMatching(/shop\/values\.yaml$/),
       location: 'image',
     });
-    // The annotations still name docker.io: helm did not render those names, so they are not exported.
-    expect(references(result.notRendered)).toEqual([
-      'docker.io/acme/web:2.4.1',
-      'docker.io/bitnami/redis:7.2.5',
-      'registry.internal:5000/acme/exporter:0.9',
-    ]);
+    // The annotations name docker.io: the same path and tag under the rendered registry, so not "not rendered".
+    expect(web?.sources).toContainEqual({
+      kind: 'annotation',
+      file: expect.stringMatching(/shop\/Chart\.yaml$/),
+      location: 'annotations["artifacthub.io/images"][0]',
+      renderedAs: 'registry.internal:5000/acme/web:2.4.1',
+    });
+    expect(references(result.notRendered)).toEqual(['registry.internal:5000/acme/exporter:0.9']);
   });
 
-  it('exports an image declared in Chart.yaml but not rendered with these values, the undeclared sidecar not', async () => {
+  it('leaves an image declared in Chart.yaml but not rendered with these values in notRendered', async () => {
     const result = await discoverImages({ chart: join(await writeTree(hookedChart()), 'hooked'), helm });
-    expect(references(result.images)).toEqual(['docker.io/acme/app:1.0', 'docker.io/acme/hook:2.0']);
-    const hook = result.images.find((image) => image.reference === 'docker.io/acme/hook:2.0');
+    expect(references(result.images)).toEqual(['docker.io/acme/app:1.0']);
+    expect(references(result.notRendered)).toEqual(['docker.io/acme/hook:2.0', 'docker.io/acme/sidecar:3.0']);
+    const hook = result.notRendered.find((image) => image.reference === 'docker.io/acme/hook:2.0');
     expect(hook?.sources).toEqual([
+      { kind: 'values', file: expect.stringMatching(/hooked\/values\.yaml$/), location: 'hook.image' },
       {
         kind: 'annotation',
         file: expect.stringMatching(/hooked\/Chart\.yaml$/),
         location: 'annotations["helm.sh/images"][1]',
       },
-      { kind: 'values', file: expect.stringMatching(/hooked\/values\.yaml$/), location: 'hook.image' },
     ]);
-    expect(references(result.notRendered)).toEqual(['docker.io/acme/sidecar:3.0']);
   });
 
-  it('exports a declared but unrendered image under the registry the values give it', async () => {
+  it('exports a declared, unrendered image only with includeUnrendered', async () => {
     const result = await discoverImages({
       chart: join(await writeTree(hookedChart()), 'hooked'),
       helm,
       set: ['global.imageRegistry=mirror.internal:5000'],
+      includeUnrendered: true,
     });
+    expect(references(result.notRendered)).toEqual([
+      'docker.io/acme/hook:2.0',
+      'mirror.internal:5000/acme/hook:2.0',
+      'mirror.internal:5000/acme/sidecar:3.0',
+    ]);
     expect(references(result.images)).toEqual([
+      'docker.io/acme/hook:2.0',
       'mirror.internal:5000/acme/app:1.0',
       'mirror.internal:5000/acme/hook:2.0',
-    ]);
-    expect(references(result.notRendered)).toEqual([
-      'docker.io/acme/app:1.0',
-      'docker.io/acme/hook:2.0',
       'mirror.internal:5000/acme/sidecar:3.0',
     ]);
   });

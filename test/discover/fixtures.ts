@@ -267,3 +267,127 @@ spec:
 {{- end }}
 `,
 });
+
+export interface OperatorChartOptions {
+  /** Registry host the chart's images live in; `global.image.registry` defaults to it. */
+  registry: string;
+  /** First path component of every repository: tests sharing a registry keep their images apart. */
+  org: string;
+}
+
+/**
+ * "op": an operator in the shape of real controllers. Its Deployment's image is built from
+ * `global.image.registry` plus `{image, tag}` per component (ingress-nginx's way); its args hand it the solver image
+ * as `--solver-image=REF` and the executor image as `--executor-image REF`; env RELOADER_IMAGE names the reloader;
+ * a mounted ConfigMap holds a default image (one-line key) and a sidecar image (in a YAML config file); an unused
+ * ConfigMap holds an image no workload reads. Among them, decoys that parse as references but are not images.
+ * Chart.yaml declares the controller under docker.io and a dashboard no template renders.
+ */
+export const operatorChart = ({ registry, org }: OperatorChartOptions): ChartFiles => ({
+  'op/Chart.yaml': `apiVersion: v2
+name: op
+version: 0.1.0
+appVersion: "1.0.0"
+annotations:
+  artifacthub.io/images: |
+    - name: controller
+      image: ${org}/op-controller:1.0.0
+    - name: dashboard
+      image: ${registry}/${org}/op-dashboard:0.9.0
+`,
+  'op/values.yaml': `global:
+  image:
+    registry: ${registry}
+controller:
+  image:
+    image: ${org}/op-controller
+    tag: "1.0.0"
+solver:
+  image: ${registry}/${org}/op-solver:1.0.0
+executor:
+  image: ${registry}/${org}/op-executor:2.0.0
+reloader:
+  image: ${registry}/${org}/op-reloader:3.0.0
+logFormat: text
+`,
+  'op/templates/deployment.yaml': `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-op
+spec:
+  selector:
+    matchLabels: {app: op}
+  template:
+    metadata:
+      labels: {app: op}
+    spec:
+      containers:
+        - name: manager
+          image: "{{ .Values.global.image.registry }}/{{ .Values.controller.image.image }}:{{ .Values.controller.image.tag }}"
+          imagePullPolicy: IfNotPresent
+          command: ["/manager"]
+          args:
+            - --solver-image={{ .Values.solver.image }}
+            - --executor-image
+            - {{ .Values.executor.image }}
+            - --log-format
+            - {{ .Values.logFormat }}
+            - --image-pull-policy
+            - Always
+            - --metrics-bind-address=0.0.0.0:8080
+            - --webhook-url=https://hooks.example.com/op
+            - --callback
+            - http://op.example.com:8080/callback
+            - --peer
+            - op-peer.example.com:9443
+            - --v
+            - info
+          env:
+            - name: RELOADER_IMAGE
+              value: {{ .Values.reloader.image | quote }}
+            - name: LOG_LEVEL
+              value: info
+            - name: REDIS
+              value: redis:6379
+            - name: DEFAULT_IMAGE
+              valueFrom:
+                configMapKeyRef: {name: {{ .Release.Name }}-op-config, key: default}
+          volumeMounts:
+            - {name: config, mountPath: /etc/op}
+      volumes:
+        - name: config
+          configMap: {name: {{ .Release.Name }}-op-config}
+`,
+  'op/templates/configmap.yaml': `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-op-config
+data:
+  default: ${registry}/${org}/op-default:4.0.0
+  logLevel: info
+  metricsEndpoint: metrics.example.com:9090
+  config.yaml: |
+    sidecar:
+      image: ${registry}/${org}/op-sidecar:5.0.0
+      pullPolicy: IfNotPresent
+    url: https://example.com/api
+`,
+  'op/templates/unused-configmap.yaml': `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-unused
+data:
+  image: ${registry}/${org}/op-unused:9.9.9
+`,
+});
+
+/** The images "op" runs, normalized, for `registry` and `org`. */
+export const operatorImages = ({ registry, org }: OperatorChartOptions): string[] =>
+  [
+    'op-controller:1.0.0',
+    'op-default:4.0.0',
+    'op-executor:2.0.0',
+    'op-reloader:3.0.0',
+    'op-sidecar:5.0.0',
+    'op-solver:1.0.0',
+  ].map((name) => `${registry}/${org}/${name}`);
