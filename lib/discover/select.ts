@@ -49,9 +49,12 @@ export interface RenderedPartition {
   notRendered: DiscoveredImage[];
 }
 
-/** The same repository path, tag and digest in another registry: a chart that builds the registry from a global. */
+/**
+ * The same repository path, tag and digest in another registry: a chart that builds the registry from a global.
+ * Two digests decide alone, as in sameImage.
+ */
 const sameImageElsewhere = (a: ImageReference, b: ImageReference): boolean =>
-  a.domain !== b.domain && a.path === b.path && a.tag === b.tag && a.digest === b.digest;
+  a.domain !== b.domain && sameImage({ ...a, domain: b.domain }, b);
 
 /**
  * Rendered images are authoritative; other findings either confirm one (an extra source) or were not rendered.
@@ -86,9 +89,9 @@ export const partitionByRendered = (
 };
 
 /**
- * Chart.yaml annotations are the author's list of every image the chart needs, including those rendered only with
- * non-default values (an install hook, an optional job): they are exported even when not rendered, with three
- * refinements. An image of a switched-off subchart stays in `notRendered`. One whose repository is rendered under
+ * Without helm, Chart.yaml annotations are the author's list of every image the chart needs, including those
+ * rendered only with non-default values (an install hook, an optional job): they are exported, with three
+ * refinements. (With helm, the rendered chart decides: see selectRendered in discover.ts.) An image of a switched-off subchart stays in `notRendered`. One whose repository is rendered under
  * another name (values replaced its registry, tag or digest) stays in `notRendered` too. One whose repository the
  * values configure under another name, unrendered (the hook switched off, `global.imageRegistry` set), is exported
  * under the values' name: that is the name kubelet will ask for once the component is on.

@@ -81,6 +81,48 @@ describe('partitionByRendered', () => {
       'docker.io/acme/web:2',
     ]);
   });
+
+  const elsewhere: [label: string, rendered: string, other: string, matched: boolean][] = [
+    [
+      'the same path and tag',
+      'registry.k8s.io/ingress-nginx/controller:v1.10',
+      'ingress-nginx/controller:v1.10',
+      true,
+    ],
+    [
+      'the same path, tag and digest',
+      `registry.k8s.io/ingress-nginx/controller:v1.10@${DIGEST}`,
+      `ingress-nginx/controller:v1.10@${DIGEST}`,
+      true,
+    ],
+    [
+      'the same path and digest, tag dropped',
+      `registry.k8s.io/acme/web@${DIGEST}`,
+      `acme/web:1@${DIGEST}`,
+      true,
+    ],
+    ['another tag', 'registry.k8s.io/acme/web:2', 'acme/web:1', false],
+    ['another path', 'registry.k8s.io/acme/web:1', 'other/web:1', false],
+    ['another digest', `registry.k8s.io/acme/web@${DIGEST}`, `acme/web@sha256:${'d'.repeat(64)}`, false],
+  ];
+  it.each(elsewhere)('across registries, matches %s: %s', (_label, rendered, other, matched) => {
+    const result = partitionByRendered(
+      collectImages([mention(rendered)]),
+      collectImages([mention(other, 'values', 'image')]),
+      { acrossRegistries: true },
+    );
+    const reference = result.images[0]?.reference;
+    expect(result.images[0]?.sources.slice(1)).toEqual(
+      matched ? [{ kind: 'values', file: 'f', location: 'image', renderedAs: reference }] : [],
+    );
+    expect(result.notRendered).toHaveLength(matched ? 0 : 1);
+  });
+
+  it('matches across registries only when asked: the values scan without helm keeps registries apart', () => {
+    const rendered = collectImages([mention('registry.k8s.io/acme/web:1')]);
+    const others = collectImages([mention('acme/web:1', 'annotation')]);
+    expect(partitionByRendered(rendered, others).notRendered).toHaveLength(1);
+  });
 });
 
 describe('mergeImages', () => {
