@@ -63,10 +63,13 @@ export const skopeoDigest = async (reference: string, credentials?: string): Pro
   // sha256sum of skopeo's raw bytes: the digest a pull by this reference verifies against.
   const { stdout } = await run('bash', [
     '-c',
-    'set -o pipefail; skopeo inspect --raw --tls-verify=false ${2:+--creds "$2"} "docker://$1" | sha256sum',
+    'set -o pipefail; skopeo "$@" | sha256sum',
     'skopeo-digest',
-    reference,
-    credentials ?? '',
+    'inspect',
+    '--raw',
+    '--tls-verify=false',
+    ...(credentials ? ['--creds', credentials] : []),
+    `docker://${reference}`,
   ]);
   return `sha256:${stdout.trim().split(/\s+/)[0]}`;
 };
