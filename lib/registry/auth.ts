@@ -44,6 +44,8 @@ export interface AuthenticatorOptions {
   transport: Transport;
   stallTimeoutMs: number;
   logger: Logger;
+  /** Actions asked for in token scopes: `pull` (default), or `pull,push` for an uploader. */
+  scopeActions?: string;
 }
 
 /** `docker login` wants the registry as written in references; a mirror is logged into by its own host. */
@@ -61,6 +63,7 @@ export const createAuthenticator = ({
   transport,
   stallTimeoutMs,
   logger,
+  scopeActions = 'pull',
 }: AuthenticatorOptions): Authenticator => {
   const challenges = new Map<string, Challenge>();
   const tokens = new Map<string, Promise<{ header: string; expiresAt: number }>>();
@@ -166,7 +169,7 @@ export const createAuthenticator = ({
       if (!credential) throw missingCredentials(endpoint, subject);
       return basicHeader(credential);
     }
-    const scope = `repository:${repository}:pull`;
+    const scope = `repository:${repository}:${scopeActions}`;
     const key = tokenKey(endpoint, challenge, scope);
     const cached = tokens.get(key);
     if (cached && !fresh) {

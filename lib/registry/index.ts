@@ -9,3 +9,4 @@ export {
   platformMatches,
   selectPlatforms,
 } from './platform.ts';
+export * from './upload.ts';

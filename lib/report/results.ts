@@ -2,7 +2,7 @@ import type { ErrorCode } from '../errors.ts';
 import { formatBytes, formatSeconds, formatTable } from './format.ts';
 
 /** What happened to one image, in the exporter or the importer. Failures are results, not exceptions. */
-export type Outcome = 'exported' | 'imported' | 'skipped' | 'failed';
+export type Outcome = 'exported' | 'imported' | 'pushed' | 'skipped' | 'failed';
 
 export interface ImageResult {
   /** The image reference (exporter) or archive file name (importer). */
@@ -19,7 +19,7 @@ export interface ImageResult {
 }
 
 export const countOutcomes = (results: readonly ImageResult[]): Record<Outcome, number> => {
-  const counts: Record<Outcome, number> = { exported: 0, imported: 0, skipped: 0, failed: 0 };
+  const counts: Record<Outcome, number> = { exported: 0, imported: 0, pushed: 0, skipped: 0, failed: 0 };
   for (const result of results) counts[result.outcome] += 1;
   return counts;
 };

@@ -1,0 +1,330 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { Descriptor } from '../oci/index.ts';
+import { MANIFEST_ACCEPT } from '../oci/index.ts';
+import { parseReference } from '../reference/index.ts';
+import { type Logger, silentLogger } from '../report/log.ts';
+import { createAuthenticator } from './auth.ts';
+import { DEFAULT_USER_AGENT } from './client.ts';
+import { type CredentialStore, createDockerConfigCredentials } from './credentials.ts';
+import { DigestMismatchError, RegistryProtocolError } from './errors.ts';
+import { type Endpoint, endpointsFor } from './hosts.ts';
+import { type FetchedManifest, fetchManifest } from './manifest.ts';
+import { withRetries } from './retry.ts';
+import { discard, headerValue } from './transport.ts';
+import { resolveLocation, type UploadContext, uploadExchange } from './upload-request.ts';
+import { createUploadTransport } from './upload-transport.ts';
+
+/** Where one blob's bytes come from: reopened from `start` for every attempt and every chunk. */
+export interface BlobSource {
+  size: number;
+  open(start: number, end: number): Readable;
+}
+
+export interface UploadOptions {
+  signal?: AbortSignal;
+  /** Bytes sent so far, for progress; may go backwards by a chunk when an attempt is retried. */
+  onBytes?: (bytes: number) => void;
+}
+
+export interface RegistryUploaderOptions {
+  /** `host[:port]` of the registry pushed to. */
+  registry: string;
+  credentials?: CredentialStore;
+  /** Speak plain HTTP to the registry (loopback always is). */
+  insecure?: boolean;
+  /** PEM text of extra trusted CA certificates. */
+  ca?: string;
+  /** Upload in chunks of this many bytes even when the registry does not ask for chunks. */
+  chunkBytes?: number;
+  retries?: number;
+  retryDelayMs?: number;
+  stallTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export interface RegistryUploader {
+  readonly registry: string;
+  /** HEAD of a blob: true when `repository` already serves it. */
+  hasBlob(repository: string, digest: string, signal?: AbortSignal): Promise<boolean>;
+  /** Cross-repository mount; false when the registry would rather have the bytes (it then gets them by upload). */
+  mountBlob(repository: string, digest: string, from: string, signal?: AbortSignal): Promise<boolean>;
+  /** Uploads a blob, monolithic or in chunks as the registry asks; the registry checks the digest. */
+  uploadBlob(
+    repository: string,
+    descriptor: Descriptor,
+    source: BlobSource,
+    options?: UploadOptions,
+  ): Promise<void>;
+  /** The digest `reference` (tag or digest) points at, or undefined when the registry has no such manifest. */
+  manifestDigest(repository: string, reference: string, signal?: AbortSignal): Promise<string | undefined>;
+  /** PUTs the manifest bytes unchanged under a tag or their digest. */
+  putManifest(
+    repository: string,
+    reference: string,
+    manifest: { mediaType: string; bytes: Buffer },
+    signal?: AbortSignal,
+  ): Promise<void>;
+  /** GETs a manifest by digest and verifies its bytes (the read-back after a push). */
+  readManifest(repository: string, digest: string): Promise<FetchedManifest>;
+  close(): Promise<void>;
+}
+
+/** Chunk size when the registry asks for chunks without saying how large: big enough to keep requests few. */
+const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
+
+const sha256Of = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+/** OCI distribution spec: a registry that wants chunks says how small they may be. */
+const chunkMinimum = (headers: { headers: Record<string, string | string[] | undefined> }) => {
+  const value = Number(headerValue(headers, 'oci-chunk-min-length'));
+  return Number.isInteger(value) && value > 0 ? value : undefined;
+};
+
+export const createRegistryUploader = (options: RegistryUploaderOptions): RegistryUploader => {
+  const logger = options.logger ?? silentLogger;
+  const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
+  const transport = createUploadTransport({
+    userAgent: DEFAULT_USER_AGENT,
+    stallTimeoutMs,
+    ...(options.ca ? { ca: options.ca } : {}),
+  });
+  const hostOptions = { insecureRegistries: options.insecure ? [options.registry] : [] };
+  const context: UploadContext = {
+    transport,
+    auth: createAuthenticator({
+      credentials: options.credentials ?? createDockerConfigCredentials(),
+      transport,
+      stallTimeoutMs,
+      logger,
+      scopeActions: 'pull,push',
+    }),
+    retry: {
+      retries: options.retries ?? 4,
+      logger,
+      baseDelayMs: options.retryDelayMs ?? 250,
+      maxDelayMs: 30_000,
+    },
+    stallTimeoutMs,
+    logger,
+    endpointsFor: (registry) => endpointsFor(registry, hostOptions).filter((endpoint) => !endpoint.mirror),
+  };
+  const endpoint: Endpoint = context.endpointsFor(options.registry)[0]!;
+  const name = (repository: string) => `${options.registry}/${repository}`;
+  const uploaderChunkBytes = options.chunkBytes;
+  const retried = <T>(subject: string, attempt: () => Promise<T>, signal?: AbortSignal) =>
+    withRetries(subject, context.retry, attempt, signal);
+
+  const hasBlob = (repository: string, digest: string, signal?: AbortSignal) =>
+    retried(
+      `${name(repository)}@${digest}`,
+      async () => {
+        const response = await uploadExchange(context, {
+          endpoint,
+          repository,
+          method: 'HEAD',
+          target: `/blobs/${digest}`,
+          subject: `${name(repository)}@${digest}`,
+          accept: [200, 404, 307, 302],
+          ...(signal ? { signal } : {}),
+        });
+        await discard(response);
+        // A redirect to object storage means the registry has the blob.
+        return response.status !== 404;
+      },
+      signal,
+    );
+
+  /** POST /blobs/uploads/: 201 when a mount succeeded, else the session's Location and chunk wish. */
+  const startUpload = async (repository: string, subject: string, query: string, signal?: AbortSignal) => {
+    const response = await uploadExchange(context, {
+      endpoint,
+      repository,
+      method: 'POST',
+      target: `/blobs/uploads/${query}`,
+      subject,
+      headers: { 'content-length': '0' },
+      accept: [201, 202],
+      ...(signal ? { signal } : {}),
+    });
+    await discard(response);
+    const location = headerValue(response, 'location');
+    if (response.status === 202 && !location) {
+      throw new RegistryProtocolError(`${subject}: ${endpoint.host} opened an upload without a Location`);
+    }
+    return { mounted: response.status === 201, location, chunkMinimum: chunkMinimum(response) };
+  };
+
+  const withDigest = (location: string, digest: string): string => {
+    const url = resolveLocation(endpoint, location);
+    url.searchParams.set('digest', digest);
+    return url.toString();
+  };
+
+  /** PATCHes [start, size) in chunks; returns the Location to finish at. */
+  const sendChunks = async (
+    repository: string,
+    subject: string,
+    source: BlobSource,
+    session: { location: string; chunkBytes: number },
+    options: UploadOptions,
+  ): Promise<string> => {
+    let { location } = session;
+    for (let start = 0; start < source.size; start += session.chunkBytes) {
+      const end = Math.min(source.size, start + session.chunkBytes);
+      const response = await uploadExchange(context, {
+        endpoint,
+        repository,
+        method: 'PATCH',
+        target: location,
+        subject,
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-length': String(end - start),
+          'content-range': `${start}-${end - 1}`,
+        },
+        body: () => source.open(start, end),
+        accept: [202],
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      await discard(response);
+      location = headerValue(response, 'location') ?? location;
+      options.onBytes?.(end - start);
+    }
+    return location;
+  };
+
+  const uploadOnce = async (
+    repository: string,
+    descriptor: Descriptor,
+    source: BlobSource,
+    options: UploadOptions,
+  ): Promise<void> => {
+    const subject = `${name(repository)}@${descriptor.digest}`;
+    const session = await startUpload(repository, subject, '', options.signal);
+    if (session.mounted) return;
+    // The registry's minimum wins over ours; without either, one PUT carries the whole blob.
+    const chunkBytes = session.chunkMinimum
+      ? Math.max(session.chunkMinimum, uploaderChunkBytes ?? DEFAULT_CHUNK_BYTES)
+      : uploaderChunkBytes;
+    let location = session.location!;
+    const monolithic = chunkBytes === undefined || chunkBytes >= source.size;
+    if (!monolithic) {
+      location = await sendChunks(repository, subject, source, { location, chunkBytes }, options);
+    }
+    const response = await uploadExchange(context, {
+      endpoint,
+      repository,
+      method: 'PUT',
+      target: withDigest(location, descriptor.digest),
+      subject,
+      headers: monolithic
+        ? { 'content-type': 'application/octet-stream', 'content-length': String(source.size) }
+        : { 'content-length': '0' },
+      ...(monolithic ? { body: () => source.open(0, source.size) } : {}),
+      accept: [201, 204],
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    await discard(response);
+    if (monolithic) options.onBytes?.(source.size);
+    const stored = headerValue(response, 'docker-content-digest');
+    if (stored && stored !== descriptor.digest) {
+      throw new DigestMismatchError(
+        `${subject}: ${endpoint.host} stored the blob as ${stored} — the archive's bytes changed or a proxy altered them`,
+        descriptor.digest,
+        stored,
+      );
+    }
+  };
+
+  return {
+    registry: options.registry,
+    hasBlob,
+    async mountBlob(repository, digest, from, signal) {
+      const subject = `${name(repository)}@${digest}`;
+      return retried(
+        subject,
+        async () => {
+          const session = await startUpload(
+            repository,
+            subject,
+            `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
+            signal,
+          );
+          // A declined mount leaves an open session; the registry purges it, and the upload opens its own.
+          return session.mounted;
+        },
+        signal,
+      );
+    },
+    uploadBlob(repository, descriptor, source, uploadOptions = {}) {
+      const subject = `${name(repository)}@${descriptor.digest}`;
+      let attempt = 0;
+      return retried(
+        subject,
+        async () => {
+          attempt += 1;
+          // After a failed attempt the bytes may have arrived whole (a reset after the registry committed them).
+          if (attempt > 1 && (await hasBlob(repository, descriptor.digest, uploadOptions.signal))) return;
+          await uploadOnce(repository, descriptor, source, uploadOptions);
+        },
+        uploadOptions.signal,
+      );
+    },
+    manifestDigest(repository, reference, signal) {
+      const subject = `${name(repository)}${reference.includes(':') ? '@' : ':'}${reference}`;
+      return retried(
+        subject,
+        async () => {
+          const response = await uploadExchange(context, {
+            endpoint,
+            repository,
+            method: 'HEAD',
+            target: `/manifests/${reference}`,
+            subject,
+            headers: { accept: MANIFEST_ACCEPT },
+            accept: [200, 404],
+            ...(signal ? { signal } : {}),
+          });
+          await discard(response);
+          if (response.status === 404) return undefined;
+          return headerValue(response, 'docker-content-digest') ?? '';
+        },
+        signal,
+      );
+    },
+    putManifest(repository, reference, manifest, signal) {
+      const subject = `${name(repository)}${reference.includes(':') ? '@' : ':'}${reference}`;
+      const digest = sha256Of(manifest.bytes);
+      return retried(
+        subject,
+        async () => {
+          const response = await uploadExchange(context, {
+            endpoint,
+            repository,
+            method: 'PUT',
+            target: `/manifests/${reference}`,
+            subject,
+            headers: { 'content-type': manifest.mediaType, 'content-length': String(manifest.bytes.length) },
+            body: () => manifest.bytes,
+            accept: [201, 200, 204],
+            ...(signal ? { signal } : {}),
+          });
+          await discard(response);
+          const stored = headerValue(response, 'docker-content-digest');
+          if (stored && stored !== digest) {
+            throw new DigestMismatchError(
+              `${subject}: ${endpoint.host} stored the manifest as ${stored}, not ${digest} — it rewrote the manifest; digest references would not resolve`,
+              digest,
+              stored,
+            );
+          }
+        },
+        signal,
+      );
+    },
+    readManifest: (repository, digest) => fetchManifest(context, parseReference(name(repository)), digest),
+    close: () => transport.close(),
+  };
+};
+export { RegistryFullError } from './upload-request.ts';
