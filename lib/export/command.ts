@@ -14,7 +14,7 @@ import { createLogger, type Logger } from '../report/log.ts';
 import { createProgress } from '../report/progress.ts';
 import { formatCounts, formatResultTable } from '../report/results.ts';
 import { exportImages } from './export.ts';
-import { finishLock, prepareLock } from './lock.ts';
+import { finishLock, startLock } from './lock.ts';
 import { EXPORT_USAGE, type ExportCommandOptions, parseExportArguments } from './options.ts';
 
 export interface CommandIo {
@@ -57,6 +57,22 @@ const reportDiscovery = (discovery: DiscoveryResult, options: ExportCommandOptio
   );
 };
 
+/** `--why REF`: every place REF was found, on stdout; 1 when the chart does not use it. */
+const printWhy = (discovery: DiscoveryResult, query: string, io: CommandIo, logger: Logger): number => {
+  try {
+    const lines = explainImage(discovery, query);
+    if (!lines) {
+      logger.error(`${query}: not found in the chart with these values (rendered, values or Chart.yaml)`);
+      return ExitCode.failed;
+    }
+    io.stdout.write(`${lines.join('\n')}\n`);
+    return ExitCode.ok;
+  } catch (error) {
+    logger.error(describeError(error));
+    return ExitCode.badInput;
+  }
+};
+
 export const runExportCommand = async (argv: readonly string[], io: CommandIo): Promise<number> => {
   let options: ExportCommandOptions;
   const bootstrapLogger = createLogger({ stream: io.stderr });
@@ -91,23 +107,7 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
   }
   reportDiscovery(discovery, options, logger);
 
-  if (options.why) {
-    try {
-      const lines = explainImage(discovery, options.why);
-      if (!lines) {
-        logger.error(
-          `${options.why}: not found in the chart with these values (rendered, values or Chart.yaml)`,
-        );
-        return ExitCode.failed;
-      }
-      io.stdout.write(`${lines.join('\n')}\n`);
-      return ExitCode.ok;
-    } catch (error) {
-      logger.error(describeError(error));
-      return ExitCode.badInput;
-    }
-  }
-
+  if (options.why) return printWhy(discovery, options.why, io, logger);
   if (options.list) {
     io.stdout.write(
       options.json
@@ -136,14 +136,8 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
   });
   try {
     const references = discovery.images.map((image) => image.reference);
-    const lock = await prepareLock(options, references, client).catch((error: unknown) => {
-      if (!isAirlockError(error)) throw error;
-      logger.error(error.message);
-      return 'bad input' as const;
-    });
-    if (lock === 'bad input') return ExitCode.badInput;
-    for (const moved of lock?.moved ?? []) logger.error(`${moved.message} [${moved.code}]`);
-    if (lock && lock.moved.length > 0) return ExitCode.failed;
+    const lock = await startLock(options, references, client, logger);
+    if (lock.stop) return lock.stop === 'bad input' ? ExitCode.badInput : ExitCode.failed;
     await mkdir(options.output, { recursive: true });
     const report = await exportImages({
       images: references,
@@ -181,11 +175,8 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
       );
     }
     if (controller.signal.aborted) return ExitCode.interrupted;
-    const lockErrors = lock
-      ? await finishLock(lock, options, { ...report, failed: failed.length }, logger)
-      : [];
-    for (const error of lockErrors) logger.error(`${error.message} [${error.code}]`);
-    return failed.length > 0 || lockErrors.length > 0 ? ExitCode.failed : ExitCode.ok;
+    const lockErrors = await finishLock(lock, options, { ...report, failed: failed.length }, logger);
+    return failed.length > 0 || lockErrors > 0 ? ExitCode.failed : ExitCode.ok;
   } catch (error) {
     progress.stop();
     logger.error(describeError(error));

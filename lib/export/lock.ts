@@ -123,11 +123,8 @@ export interface LockStep {
   moved: TagMovedError[];
 }
 
-/**
- * Before the export: resolves every reference, and with --locked compares each to the lockfile. An image the
- * lockfile does not cover is bad input (thrown); a moved tag is returned, one error per image.
- */
-export const prepareLock = async (
+/** Resolves every reference; with --locked, an image the lockfile does not cover throws, a moved tag is listed. */
+const prepareLock = async (
   settings: LockSettings,
   references: readonly string[],
   client: RegistryClient,
@@ -147,7 +144,7 @@ export const prepareLock = async (
   const moved: TagMovedError[] = [];
   for (const [reference, digest] of resolved) {
     const expected = locked?.get(reference);
-    if (expected && expected !== digest && settings.locked) {
+    if (settings.locked && expected && expected !== digest) {
       moved.push(new TagMovedError(reference, expected, digest, settings.locked));
     }
   }
@@ -155,35 +152,61 @@ export const prepareLock = async (
 };
 
 /**
+ * Before the export: resolves every reference, and with --locked compares each to the lockfile. An image the
+ * lockfile does not cover, or a lockfile that cannot be read, is bad input; a moved tag stops the export with one
+ * line per image. Either is logged here.
+ */
+export const startLock = async (
+  settings: LockSettings,
+  references: readonly string[],
+  client: RegistryClient,
+  logger: Logger,
+): Promise<{ step?: LockStep; stop?: 'bad input' | 'tag moved' }> => {
+  let step: LockStep | undefined;
+  try {
+    step = await prepareLock(settings, references, client);
+  } catch (error) {
+    if (!(error instanceof LockFileError)) throw error;
+    logger.error(error.message);
+    return { stop: 'bad input' };
+  }
+  for (const moved of step?.moved ?? []) logger.error(`${moved.message} [${moved.code}]`);
+  if (step && step.moved.length > 0) return { stop: 'tag moved' };
+  return step ? { step } : {};
+};
+
+/**
  * After the export: an archive whose digest differs from the one resolved before means the tag moved during the
- * run (an error per image); with --lock and nothing failed, writes the lockfile. Returns the errors.
+ * run (an error line per image); with --lock and nothing failed, writes the lockfile. Returns how many images
+ * broke the lock.
  */
 export const finishLock = async (
-  step: LockStep,
+  lock: { step?: LockStep },
   settings: LockSettings,
   outcome: { manifest?: ImagesJson; failed: number },
   logger: Logger,
-): Promise<AirlockError[]> => {
-  const errors: AirlockError[] = [];
+): Promise<number> => {
+  const step = lock.step;
+  if (!step) return 0;
+  let moved = 0;
   for (const entry of outcome.manifest?.images ?? []) {
     const before = step.resolved.get(entry.reference);
-    if (before && before !== entry.digest) {
-      errors.push(
-        new TagMovedError(
-          entry.reference,
-          before,
-          entry.digest,
-          settings.locked ?? settings.lock ?? 'lockfile',
-        ),
-      );
-    }
+    if (!before || before === entry.digest) continue;
+    const error = new TagMovedError(
+      entry.reference,
+      before,
+      entry.digest,
+      settings.locked ?? settings.lock ?? '',
+    );
+    logger.error(`${error.message} [${error.code}]`);
+    moved += 1;
   }
-  if (!settings.lock) return errors;
-  if (outcome.failed > 0 || errors.length > 0) {
+  if (!settings.lock) return moved;
+  if (outcome.failed > 0 || moved > 0) {
     logger.warn(`${settings.lock}: lockfile not written, some images failed — fix them and re-run`);
-    return errors;
+    return moved;
   }
   await writeLockFile(settings.lock, step.resolved);
   logger.info(`${settings.lock}: ${step.resolved.size} image(s) locked to their digests`);
-  return errors;
+  return moved;
 };

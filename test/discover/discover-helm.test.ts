@@ -196,6 +196,29 @@ describe.each(helms)('discoverImages with %s', (_name, helm) => {
     ]);
   });
 
+  it('exports only what the values render when every image is moved to a mirror, the declared defaults not', async () => {
+    const result = await discoverImages({
+      chart: join(await writeTree(hookedChart()), 'hooked'),
+      helm,
+      set: [
+        'hook.enabled=true',
+        'app.image.registry=mirror.internal:5000',
+        'app.image.repository=mirrored/app',
+        'hook.image.registry=mirror.internal:5000',
+        'hook.image.repository=mirrored/hook',
+      ],
+    });
+    expect(references(result.images)).toEqual([
+      'mirror.internal:5000/mirrored/app:1.0',
+      'mirror.internal:5000/mirrored/hook:2.0',
+    ]);
+    expect(references(result.notRendered)).toEqual([
+      'docker.io/acme/app:1.0',
+      'docker.io/acme/hook:2.0',
+      'docker.io/acme/sidecar:3.0',
+    ]);
+  });
+
   it('moves the images of a subchart switched off by its condition to notRendered', async () => {
     const result = await discoverImages({ chart: await shop(), helm, set: ['cache.enabled=false'] });
     expect(references(result.images)).not.toContain('docker.io/bitnami/redis:7.2.5');

@@ -1,9 +1,7 @@
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, inject, it } from 'vitest';
 import { discoverImages } from '../../lib/discover/index.ts';
-import { runExportCommand } from '../../lib/export/command.ts';
+import { runExport } from '../export/support.ts';
 import { operatorChart, operatorImages, writeTree } from './fixtures.ts';
 
 const rig = inject('rig');
@@ -82,32 +80,10 @@ describe.each(helms)('an operator chart with %s', (_name, helm) => {
   });
 });
 
-const collector = () => {
-  const chunks: Buffer[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      chunks.push(Buffer.from(chunk));
-      callback();
-    },
-  });
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
-};
-
-const exportCommand = async (argv: string[]) => {
-  const stdout = collector();
-  const stderr = collector();
-  const code = await runExportCommand([...argv, '--helm', rig.helm.v3.path], {
-    stdout: stdout.stream,
-    stderr: stderr.stream as unknown as NodeJS.WriteStream,
-    cwd: tmpdir(),
-  });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-};
-
 describe('--why', () => {
   it('prints every place an image was found: template, object, argument, values key', async () => {
     const chart = await writeOperator();
-    const result = await exportCommand([
+    const result = await runExport([
       '--chart',
       chart,
       '--why',
@@ -126,7 +102,7 @@ describe('--why', () => {
 
   it('names the rendered reference of a values or Chart.yaml finding under another registry', async () => {
     const chart = await writeOperator();
-    const result = await exportCommand([
+    const result = await runExport([
       '--chart',
       chart,
       '--why',
@@ -144,7 +120,7 @@ describe('--why', () => {
 
   it('says an image is declared in Chart.yaml but not rendered', async () => {
     const chart = await writeOperator();
-    const result = await exportCommand([
+    const result = await runExport([
       '--chart',
       chart,
       '--why',
@@ -162,7 +138,7 @@ describe('--why', () => {
   });
 
   it('exits 1 with one line for an image the chart does not use', async () => {
-    const result = await exportCommand(['--chart', await writeOperator(), '--why', 'quay.io/acme/nothing:1']);
+    const result = await runExport(['--chart', await writeOperator(), '--why', 'quay.io/acme/nothing:1']);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr.split('\n').filter((line) => line.startsWith('error: '))).toEqual([
@@ -171,7 +147,7 @@ describe('--why', () => {
   });
 
   it('refuses a reference that does not parse, as bad input', async () => {
-    const result = await exportCommand(['--chart', await writeOperator(), '--why', 'Not/Valid']);
+    const result = await runExport(['--chart', await writeOperator(), '--why', 'Not/Valid']);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^error: --why: "Not\/Valid": not a valid image reference/m);
   });

@@ -99,6 +99,15 @@ describe('the digest lockfile', () => {
     expect(JSON.parse(await readFile(lockFile, 'utf8'))).toEqual({ lockfileVersion: 1, images: expected });
   });
 
+  it('--lock with --dry-run writes the same lockfile without downloading a layer', async () => {
+    const dryLock = join(await scratch('dry-lock'), 'images.lock.json');
+    const output = await scratch('dry-lock-out');
+    const result = await runExport(['--chart', chart, '--output', output, '--dry-run', '--lock', dryLock]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(await readFile(dryLock, 'utf8')).toBe(await readFile(lockFile, 'utf8'));
+    expect(await readdir(output)).toEqual([]);
+  });
+
   it('--locked exports exactly the locked digests', async () => {
     const output = await scratch('locked');
     const result = await runExport(['--chart', chart, '--output', output, '--locked', lockFile]);
