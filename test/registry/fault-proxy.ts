@@ -17,6 +17,8 @@ export type Fault =
   | { kind: 'corrupt' }
   /** Forward without the Range header, like a server that does not support ranges. */
   | { kind: 'ignore-range' }
+  /** Reset the connection without forwarding or answering, as a crashed registry or a dropped link does. */
+  | { kind: 'drop' }
   | { kind: 'redirect'; location: string; status?: number };
 
 export interface FaultRule {
@@ -98,13 +100,23 @@ export const startFaultProxy = async (target: string): Promise<FaultProxy> => {
       outgoing.end(fault.body ?? '');
       return;
     }
+    if (fault?.kind === 'drop') {
+      incoming.socket.resetAndDestroy();
+      return;
+    }
     if (fault?.kind === 'redirect') {
       outgoing.writeHead(fault.status ?? 307, { location: fault.location });
       outgoing.end();
       return;
     }
 
-    const headers = { ...incoming.headers, host: target };
+    // X-Forwarded-Host makes Distribution write upload Locations that point back at the proxy, as behind any
+    // reverse proxy; without it a push would send its blob bytes around the faults.
+    const headers = {
+      ...incoming.headers,
+      host: target,
+      'x-forwarded-host': incoming.headers.host ?? target,
+    };
     if (fault?.kind === 'ignore-range') delete headers.range;
     const [hostname, port] = target.split(':');
     const upstream = forward(
