@@ -2,7 +2,7 @@ import { isAirlockError } from '../errors.ts';
 import { CommandError } from '../exec/run.ts';
 import { silentLogger } from '../report/log.ts';
 import { type AnnotationScan, scanAnnotations } from './annotations.ts';
-import { openChart } from './chart.ts';
+import { type ChartMetadata, openChart } from './chart.ts';
 import { type ChartInContext, chartsInContext, type ValuesLayer } from './chart-tree.ts';
 import { helmVersion, renderChart } from './helm-template.ts';
 import { scanRendered } from './rendered.ts';
@@ -116,6 +116,11 @@ const selectImages = (
   };
 };
 
+const chartIdentity = ({ name, version }: ChartMetadata): DiscoveryResult['chart'] => ({
+  name,
+  ...(version === undefined ? {} : { version: String(version) }),
+});
+
 /**
  * Finds every image a chart will run. With helm, the rendered manifests are the base and values findings only
  * confirm them or land in `notRendered`; without helm, the values' enabled images are the base. Either way the
@@ -173,6 +178,7 @@ export const discoverImages = async (options: DiscoverOptions): Promise<Discover
       warnings,
       rendered: rendering !== undefined,
       ...(rendering ? { helmVersion: rendering.version } : {}),
+      chart: chartIdentity(workspace.chart.metadata),
     };
   } finally {
     await workspace.close();
