@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'DISK_FULL'
   | 'NETWORK'
   | 'NOT_FOUND'
+  | 'OUTPUT_LOCKED'
   | 'PLATFORM_MISSING'
   | 'REFERENCE_INVALID'
   | 'RUNTIME_UNREACHABLE'
@@ -27,6 +28,22 @@ export class AirlockError extends Error {
     super(message, options);
     this.name = 'AirlockError';
     this.code = code;
+  }
+}
+
+/**
+ * Bytes that do not hash to (or are not as long as) the digest that named them, wherever they came from: a
+ * registry, a cache, an archive. Never store or import them.
+ */
+export class DigestMismatchError extends AirlockError {
+  readonly expected: string;
+  readonly actual: string;
+
+  constructor(message: string, expected: string, actual: string, options?: ErrorOptions) {
+    super('DIGEST_MISMATCH', message, options);
+    this.name = 'DigestMismatchError';
+    this.expected = expected;
+    this.actual = actual;
   }
 }
 

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AirlockError } from '../errors.ts';
+import { readTextIfExists } from '../files.ts';
 
 export const CHECKSUMS_FILE = 'SHA256SUMS';
 
@@ -10,13 +10,8 @@ const LINE = /^([a-fA-F0-9]{64}) [ *](.+)$/;
 /** Reads `<dir>/SHA256SUMS` into file -> hex sha256; undefined when the file is absent. */
 export const readChecksums = async (dir: string): Promise<Map<string, string> | undefined> => {
   const path = join(dir, CHECKSUMS_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
   const checksums = new Map<string, string>();
   for (const [position, line] of text.split('\n').entries()) {
     if (line.trim() === '') continue;

@@ -1,15 +1,22 @@
-import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { z } from 'zod';
-import { Descriptor, DockerArchiveManifest, ImageConfig, ImageManifest } from '../oci/index.ts';
+import { DigestMismatchError } from '../errors.ts';
+import {
+  configPlatform,
+  Descriptor,
+  DockerArchiveManifest,
+  digestAlgorithm,
+  hashForDigest,
+  ImageConfig,
+  ImageManifest,
+} from '../oci/index.ts';
 import { tooLargeError } from './documents.ts';
 import { normalizeEntryPath } from './entries.ts';
-import { ArchiveCorruptError, BlobDigestMismatchError } from './errors.ts';
+import { ArchiveCorruptError } from './errors.ts';
 import { blobPath, digestOfBlobPath } from './layout.ts';
 import { type ArchiveDocuments, type ArchiveSummary, configDigestOfPath, parseDocument } from './summary.ts';
 import type { EntrySink, TarEntry } from './tar-reader.ts';
 
-const HASHES = new Set(['sha256', 'sha384', 'sha512']);
 const JSON_START = 0x7b; // '{': manifests, indexes and configs are JSON objects; layers never start with it.
 // Bounds memory when a foreign archive puts blobs before the documents that say which ones are manifests.
 const MAX_BUFFERED_TOTAL = 64 * 1024 * 1024;
@@ -44,10 +51,11 @@ export class ContentTracker {
       return undefined;
     this.#files.add(name);
     const digest = digestOfBlobPath(name) ?? configDigestOfPath(name);
-    const [algorithm = '', expected] = digest?.split(':') ?? [];
-    if (!digest || !HASHES.has(algorithm)) return undefined;
+    const hash = digest ? hashForDigest(digest) : undefined;
+    if (!digest || !hash) return undefined;
+    const algorithm = digestAlgorithm(digest);
+    const expected = digest.slice(algorithm.length + 1);
     this.#sizes.set(digest, entry.size);
-    const hash = createHash(algorithm);
     let kept: Buffer[] | undefined =
       entry.size <= this.#limit && this.#buffered + entry.size <= MAX_BUFFERED_TOTAL ? [] : undefined;
     return {
@@ -59,8 +67,10 @@ export class ContentTracker {
       end: () => {
         const actual = hash.digest('hex');
         if (actual !== expected) {
-          throw new BlobDigestMismatchError(
+          throw new DigestMismatchError(
             `${this.#archive}: blob ${name} hashes to ${algorithm}:${actual}, not the ${digest} its name promises — the archive is damaged; export the image again`,
+            digest,
+            `${algorithm}:${actual}`,
           );
         }
         if (!kept) return;
@@ -105,11 +115,6 @@ export class ContentTracker {
   }
 }
 
-const platformOf = (config: ImageConfig): string | undefined => {
-  if (!config.os || !config.architecture || config.os === 'unknown') return undefined;
-  return [config.os, config.architecture, config.variant].filter(Boolean).join('/');
-};
-
 /** Checks one platform manifest's config and layers are in the archive; returns its platform. */
 const checkManifest = (archive: string, tracker: ContentTracker, digest: string): string | undefined => {
   const manifest = parseDocument(
@@ -129,7 +134,7 @@ const checkManifest = (archive: string, tracker: ContentTracker, digest: string)
     if (!layer.urls?.length)
       tracker.requireFile(blobPath(layer.digest), `manifest ${digest} lists the layer`);
   }
-  return platformOf(config);
+  return configPlatform(config);
 };
 
 /** Follows index.json to every manifest the archive holds; the platforms each top-level image carries. */
@@ -156,7 +161,7 @@ const checkDockerEntries = (archive: string, tracker: ContentTracker, bytes: Buf
     const digest = configDigestOfPath(entry.Config);
     if (!digest) continue;
     const config = parseDocument(archive, entry.Config, tracker.document(digest, 'config'), ImageConfig);
-    const platform = platformOf(config);
+    const platform = configPlatform(config);
     if (platform) platforms.set(digest, platform);
   }
   return platforms;

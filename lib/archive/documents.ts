@@ -1,3 +1,4 @@
+import { formatBytes } from '../report/format.ts';
 import { ArchiveCorruptError } from './errors.ts';
 import { DOCKER_MANIFEST_FILE, INDEX_FILE } from './layout.ts';
 import type { ArchiveDocuments } from './summary.ts';
@@ -10,9 +11,6 @@ export interface ArchiveLimits {
   /** Largest index.json, manifest.json, manifest or config blob read into memory; default 4 MiB. */
   documentBytes?: number;
 }
-
-const formatBytes = (bytes: number): string =>
-  bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${bytes} bytes`;
 
 export const tooLargeError = (
   archive: string,

@@ -8,14 +8,6 @@ export class ArchiveCorruptError extends AirlockError {
   }
 }
 
-/** A blob's bytes do not hash to the digest in its name, or its size differs from its descriptor. */
-export class BlobDigestMismatchError extends AirlockError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('DIGEST_MISMATCH', message, options);
-    this.name = 'BlobDigestMismatchError';
-  }
-}
-
 /** The whole file does not match the sha256 recorded for it in SHA256SUMS. */
 export class ChecksumMismatchError extends AirlockError {
   readonly expected: string;

@@ -1,6 +1,6 @@
 export { CHECKSUMS_FILE, formatChecksums, readChecksums } from './checksums.ts';
 export { type ArchiveLimits, DEFAULT_DOCUMENT_LIMIT } from './documents.ts';
-export { ArchiveCorruptError, BlobDigestMismatchError, ChecksumMismatchError } from './errors.ts';
+export { ArchiveCorruptError, ChecksumMismatchError } from './errors.ts';
 export { isGzipFile } from './gzip.ts';
 export type { ArchiveBlob, ArchiveImage, ArchiveManifest } from './layout.ts';
 export { blobPath } from './layout.ts';

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
-import { AirlockError } from '../errors.ts';
-import { Annotation, type Descriptor, MediaType } from '../oci/index.ts';
+import { AirlockError, DigestMismatchError } from '../errors.ts';
+import { Annotation, type Descriptor, digestOf, MediaType } from '../oci/index.ts';
 import { parseReference } from '../reference/index.ts';
 
 /** A small JSON document (manifest, index, config) kept byte-for-byte as the registry served it. */
@@ -93,8 +92,6 @@ export const layoutBlobs = (image: ArchiveImage): LayoutBlob[] => {
   });
 };
 
-const sha256Digest = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-
 /** Catches a caller that hands us bytes that are not the ones its descriptor names, before anything is written. */
 export const checkArchiveImage = (image: ArchiveImage): void => {
   if (image.names.length === 0) throw new AirlockError('BAD_INPUT', 'archive image has no names');
@@ -108,14 +105,15 @@ export const checkArchiveImage = (image: ArchiveImage): void => {
   }
   const small = [image.target, ...image.manifests, ...image.manifests.map((manifest) => manifest.config)];
   for (const { descriptor, bytes } of small) {
-    const actual = sha256Digest(bytes);
+    const actual = digestOf(bytes);
     if (
       bytes.length !== descriptor.size ||
       (descriptor.digest.startsWith('sha256:') && actual !== descriptor.digest)
     ) {
-      throw new AirlockError(
-        'DIGEST_MISMATCH',
+      throw new DigestMismatchError(
         `${image.names[0]}: blob ${descriptor.digest} (${descriptor.size} bytes) was handed over as ${bytes.length} bytes hashing to ${actual}`,
+        descriptor.digest,
+        actual,
       );
     }
   }

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Header } from 'tar';
-import { BlobDigestMismatchError } from './errors.ts';
+import { DigestMismatchError } from '../errors.ts';
 
 export const BLOCK_SIZE = 512;
 const ZERO_BLOCK = Buffer.alloc(BLOCK_SIZE);
@@ -75,8 +75,10 @@ export async function* streamEntry(
     body.destroy();
   }
   if (received !== size) {
-    throw new BlobDigestMismatchError(
+    throw new DigestMismatchError(
       `layer ${digest}: the source delivered ${received > size ? 'more than ' : ''}${received} bytes, its descriptor says ${size} — the registry or cache served a different blob; retry the export`,
+      `${size} bytes`,
+      `${received} bytes`,
     );
   }
   yield paddingFor(size);

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import TOML from '@iarna/toml';
 import type { z } from 'zod';
 import { AirlockError } from '../errors.ts';
+import { readTextIfExists } from '../files.ts';
 import { type AirlockConfig, ConfigFile } from './schema.ts';
 
 /** Looked for in the working directory when no path is given. */
@@ -44,6 +44,7 @@ const toConfig = (file: string, parsed: ConfigFile): AirlockConfig => {
   if (parsed.exclude !== undefined) config.exclude = parsed.exclude;
   if (parsed.insecure_registries !== undefined) config.insecureRegistries = parsed.insecure_registries;
   if (parsed.mirrors !== undefined) config.mirrors = parsed.mirrors;
+  if (parsed.trusted_token_realms !== undefined) config.trustedTokenRealms = parsed.trusted_token_realms;
   if (parsed.concurrency !== undefined) config.concurrency = parsed.concurrency;
   if (parsed.compression !== undefined) config.compression = parsed.compression;
   if (parsed.gzip_level !== undefined) config.gzipLevel = parsed.gzip_level;
@@ -88,14 +89,15 @@ export const loadConfig = async (
   { required }: LoadConfigOptions,
 ): Promise<AirlockConfig | undefined> => {
   const file = resolve(path ?? DEFAULT_CONFIG_FILE);
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readTextIfExists(file);
   } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-    if (missing && !required) return undefined;
-    const reason = missing ? 'no such file — check --config' : (error as Error).message;
-    throw new AirlockError('BAD_INPUT', `${file}: cannot read config: ${reason}`, { cause: error });
+    throw new AirlockError('BAD_INPUT', `${file}: cannot read config: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
-  return parseConfig(text, file);
+  if (text !== undefined) return parseConfig(text, file);
+  if (!required) return undefined;
+  throw new AirlockError('BAD_INPUT', `${file}: cannot read config: no such file — check --config`);
 };

@@ -18,6 +18,7 @@ export const ConfigFile = z.strictObject({
   exclude: z.array(nonEmpty).optional(),
   insecure_registries: z.array(hostName).optional(),
   mirrors: z.record(hostName, z.array(hostName)).optional(),
+  trusted_token_realms: z.array(hostName).optional(),
   concurrency: z.int().min(1).max(64).optional(),
   compression: z.enum(['none', 'gzip']).optional(),
   gzip_level: z.int().min(0).max(9).optional(),
@@ -39,6 +40,8 @@ export interface AirlockConfig {
   insecureRegistries?: string[];
   /** Registry host -> mirror hosts tried first, in order. */
   mirrors?: Record<string, string[]>;
+  /** Token realm hosts trusted with registry credentials besides each registry's own host. */
+  trustedTokenRealms?: string[];
   concurrency?: number;
   compression?: 'none' | 'gzip';
   gzipLevel?: number;

@@ -2,7 +2,7 @@ import { isAirlockError } from '../errors.ts';
 import { CommandError } from '../exec/run.ts';
 import { silentLogger } from '../report/log.ts';
 import { type AnnotationScan, scanAnnotations } from './annotations.ts';
-import { openChart } from './chart.ts';
+import { type ChartMetadata, openChart } from './chart.ts';
 import { type ChartInContext, chartsInContext, type ValuesLayer } from './chart-tree.ts';
 import { helmVersion, renderChart } from './helm-template.ts';
 import { scanRendered } from './rendered.ts';
@@ -116,6 +116,11 @@ const selectImages = (
   };
 };
 
+const chartIdentity = ({ name, version }: ChartMetadata): DiscoveryResult['chart'] => ({
+  name,
+  ...(version === undefined ? {} : { version: String(version) }),
+});
+
 /**
  * With helm, what the chart renders is the list: values and Chart.yaml findings only confirm a rendered image (under
  * its own name or, when a global gave it another registry, the same path, tag and digest) or land in notRendered.
@@ -193,6 +198,7 @@ export const discoverImages = async (options: DiscoverOptions): Promise<Discover
       warnings,
       rendered: rendering !== undefined,
       ...(rendering ? { helmVersion: rendering.version } : {}),
+      chart: chartIdentity(workspace.chart.metadata),
     };
   } finally {
     await workspace.close();

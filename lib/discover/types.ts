@@ -42,6 +42,8 @@ export interface DiscoveryResult {
   /** True when `helm template` rendered the chart; false when the list comes from values and annotations only. */
   rendered: boolean;
   helmVersion?: string;
+  /** Chart.yaml's name and version, as the schema'd loader read them (recorded in images.json). */
+  chart: { name: string; version?: string };
 }
 
 export interface DiscoverOptions {

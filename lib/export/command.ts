@@ -1,6 +1,3 @@
-import { mkdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import {
   type DiscoveredImage,
   type DiscoveryResult,
@@ -12,8 +9,9 @@ import { describeError, isAirlockError } from '../errors.ts';
 import { createRegistryClient } from '../registry/index.ts';
 import { createLogger, type Logger } from '../report/log.ts';
 import { createProgress } from '../report/progress.ts';
-import { formatCounts, formatResultTable } from '../report/results.ts';
-import { exportImages } from './export.ts';
+import { formatCounts, formatFailureLine, formatResultTable } from '../report/results.ts';
+import { formatJsonDocument, summarizeResults } from '../report/summary.ts';
+import { type ExportReport, exportImages } from './export.ts';
 import { finishLock, startLock } from './lock.ts';
 import { EXPORT_USAGE, type ExportCommandOptions, parseExportArguments } from './options.ts';
 
@@ -34,27 +32,20 @@ const describeImage = (image: DiscoveredImage) => ({
   pullPolicies: image.pullPolicies,
 });
 
-const readChart = async (chart: string) => {
-  try {
-    const document = parseYaml(await readFile(path.join(chart, 'Chart.yaml'), 'utf8')) as {
-      name?: string;
-      version?: string;
-    };
-    return document.name && document.version
-      ? { name: document.name, version: String(document.version) }
-      : undefined;
-  } catch {
-    return undefined;
-  }
-};
+const discoveryJson = (discovery: DiscoveryResult) => ({
+  images: discovery.images.map(describeImage),
+  notRendered: discovery.notRendered.map(describeImage),
+  warnings: discovery.warnings,
+});
 
 const reportDiscovery = (discovery: DiscoveryResult, options: ExportCommandOptions, logger: Logger) => {
   for (const warning of discovery.warnings) logger.warn(warning);
   if (!options.includeUnrendered)
     for (const line of notRenderedLines(discovery.notRendered)) logger.info(line);
-  logger.info(
-    `${discovery.images.length} image(s) to export from ${options.chart}${discovery.rendered ? ` (rendered with helm ${discovery.helmVersion ?? ''})`.replace(' )', ')') : ' (values scan)'}`,
-  );
+  const how = discovery.rendered
+    ? ` (rendered with helm${discovery.helmVersion ? ` ${discovery.helmVersion}` : ''})`
+    : ' (values scan)';
+  logger.info(`${discovery.images.length} image(s) to export from ${options.chart}${how}`);
 };
 
 /** `--why REF`: every place REF was found, on stdout; 1 when the chart does not use it. */
@@ -73,20 +64,22 @@ const printWhy = (discovery: DiscoveryResult, query: string, io: CommandIo, logg
   }
 };
 
-export const runExportCommand = async (argv: readonly string[], io: CommandIo): Promise<number> => {
+/** Flags, then discovery; a number is the exit code of a run that ends here (help, bad input, --list). */
+const prepare = async (
+  argv: readonly string[],
+  io: CommandIo,
+): Promise<number | { options: ExportCommandOptions; logger: Logger; discovery: DiscoveryResult }> => {
   let options: ExportCommandOptions;
-  const bootstrapLogger = createLogger({ stream: io.stderr });
   try {
     options = await parseExportArguments(argv, io.cwd);
   } catch (error) {
-    bootstrapLogger.error(describeError(error));
+    createLogger({ stream: io.stderr }).error(describeError(error));
     return ExitCode.badInput;
   }
   if (options.help) {
     io.stdout.write(EXPORT_USAGE);
     return ExitCode.ok;
   }
-
   const logger = createLogger({ stream: io.stderr, verbose: options.verbose });
   const config = options.config;
   let discovery: DiscoveryResult;
@@ -106,17 +99,18 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
     return isAirlockError(error) ? ExitCode.badInput : ExitCode.failed;
   }
   reportDiscovery(discovery, options, logger);
-
   if (options.why) return printWhy(discovery, options.why, io, logger);
-  if (options.list) {
-    io.stdout.write(
-      options.json
-        ? `${JSON.stringify({ images: discovery.images.map(describeImage), notRendered: discovery.notRendered.map(describeImage), warnings: discovery.warnings }, null, 2)}\n`
-        : discovery.images.map((image) => `${image.reference}\n`).join(''),
-    );
-    return ExitCode.ok;
-  }
+  if (!options.list) return { options, logger, discovery };
+  io.stdout.write(
+    options.json
+      ? formatJsonDocument(discoveryJson(discovery))
+      : discovery.images.map((image) => `${image.reference}\n`).join(''),
+  );
+  return ExitCode.ok;
+};
 
+/** Ctrl-C, SIGTERM and the caller's signal all stop the run the same way: partial files go, a re-run resumes. */
+const interruption = (io: CommandIo, logger: Logger) => {
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     logger.warn(`${signal} received: stopping, removing partial files (a re-run resumes)`);
@@ -125,11 +119,53 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   io.signal?.addEventListener('abort', () => controller.abort(io.signal?.reason), { once: true });
+  const dispose = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  return { signal: controller.signal, dispose };
+};
 
+const reportRun = (
+  report: ExportReport,
+  {
+    options,
+    logger,
+    discovery,
+  }: { options: ExportCommandOptions; logger: Logger; discovery: DiscoveryResult },
+  io: CommandIo,
+) => {
+  if (!options.dryRun) {
+    io.stderr.write(`\n${formatResultTable(report.results)}\n\n`);
+    logger.info(
+      `${formatCounts(report.results)}; archives, SHA256SUMS and images.json in ${options.output}/`,
+    );
+  }
+  // One line per failed image, with the stable code operators grep for.
+  for (const result of report.results)
+    if (result.outcome === 'failed') logger.error(formatFailureLine(result));
+  if (!options.json) return;
+  io.stdout.write(
+    formatJsonDocument({
+      ...discoveryJson(discovery),
+      results: summarizeResults(report.results),
+      archives: report.manifest?.images ?? [],
+      unlisted: report.unlisted ?? [],
+    }),
+  );
+};
+
+export const runExportCommand = async (argv: readonly string[], io: CommandIo): Promise<number> => {
+  const prepared = await prepare(argv, io);
+  if (typeof prepared === 'number') return prepared;
+  const { options, logger, discovery } = prepared;
+  const config = options.config;
+  const { signal, dispose } = interruption(io, logger);
   const progress = createProgress({ stream: io.stderr });
   const client = createRegistryClient({
     insecureRegistries: config?.insecureRegistries ?? [],
     mirrors: config?.mirrors ?? {},
+    trustedTokenRealms: config?.trustedTokenRealms ?? [],
     stallTimeoutMs: options.stallTimeoutMs,
     retries: options.retries,
     logger,
@@ -138,7 +174,6 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
     const references = discovery.images.map((image) => image.reference);
     const lock = await startLock(options, references, client, logger);
     if (lock.stop) return lock.stop === 'bad input' ? ExitCode.badInput : ExitCode.failed;
-    await mkdir(options.output, { recursive: true });
     const report = await exportImages({
       images: references,
       output: options.output,
@@ -149,41 +184,27 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
       client,
       logger,
       progress,
-      signal: controller.signal,
+      signal,
       dryRun: options.dryRun,
+      prune: options.prune,
       sources: new Map(discovery.images.map((image) => [image.reference, image.sources])),
-      ...(await readChart(options.chart).then((chart) => (chart ? { chart } : {}))),
+      ...(discovery.chart.version
+        ? { chart: { name: discovery.chart.name, version: discovery.chart.version } }
+        : {}),
     });
     progress.stop();
-    const failed = report.results.filter((result) => result.outcome === 'failed');
-    if (!options.dryRun) {
-      io.stderr.write(`\n${formatResultTable(report.results)}\n\n`);
-      logger.info(
-        `${formatCounts(report.results)}; archives, SHA256SUMS and images.json in ${options.output}/`,
-      );
-    }
-    // One line per failed image, with the stable code operators grep for.
-    for (const result of failed) {
-      const reason = result.reason?.startsWith(`${result.image}: `)
-        ? result.reason.slice(result.image.length + 2)
-        : result.reason;
-      logger.error(`${result.image}: ${reason}${result.code ? ` [${result.code}]` : ''}`);
-    }
-    if (options.json) {
-      io.stdout.write(
-        `${JSON.stringify({ images: discovery.images.map(describeImage), notRendered: discovery.notRendered.map(describeImage), warnings: discovery.warnings, results: report.results, archives: report.manifest?.images ?? [] }, null, 2)}\n`,
-      );
-    }
-    if (controller.signal.aborted) return ExitCode.interrupted;
-    const lockErrors = await finishLock(lock, options, { ...report, failed: failed.length }, logger);
-    return failed.length > 0 || lockErrors > 0 ? ExitCode.failed : ExitCode.ok;
+    reportRun(report, prepared, io);
+    if (signal.aborted) return ExitCode.interrupted;
+    const failed = report.results.filter((result) => result.outcome === 'failed').length;
+    const lockErrors = await finishLock(lock, options, { ...report, failed }, logger);
+    return failed > 0 || lockErrors > 0 ? ExitCode.failed : ExitCode.ok;
   } catch (error) {
     progress.stop();
     logger.error(describeError(error));
-    return controller.signal.aborted ? ExitCode.interrupted : ExitCode.failed;
+    if (signal.aborted) return ExitCode.interrupted;
+    return isAirlockError(error) && error.code === 'OUTPUT_LOCKED' ? ExitCode.badInput : ExitCode.failed;
   } finally {
     await client.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    dispose();
   }
 };

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { type AirlockConfig, type FlagSpecs, loadConfig, parseFlags } from '../config/index.ts';
 import { AirlockError } from '../errors.ts';
 import type { Platform } from '../oci/index.ts';
-import { parsePlatform } from '../registry/index.ts';
+import { parsePlatform } from '../oci/index.ts';
 
 export interface ExportCommandOptions {
   chart: string;
@@ -13,6 +13,7 @@ export interface ExportCommandOptions {
   list: boolean;
   json: boolean;
   dryRun: boolean;
+  prune: boolean;
   concurrency: number;
   verbose: boolean;
   includeUnrendered: boolean;
@@ -45,6 +46,7 @@ Finds every image the chart uses and saves each as an archive that containerd an
   --list                  print the image list, one reference per line, and exit
   --json                  machine-readable output on stdout
   --dry-run               resolve every image in its registry, write nothing
+  --prune                 remove archives in --output that this export's images.json does not list
   --concurrency N         images handled at once (default: 3)
   --compression gzip|none gzip writes <repository>_<tag>.tar.gz, none writes .tar (default: gzip)
   --gzip-level N          0-9 with gzip; layers are already compressed, so 0 (stored) is fastest (default: 0)
@@ -97,6 +99,7 @@ const EXPORT_FLAGS = {
   list: { type: 'boolean' },
   json: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
+  prune: { type: 'boolean' },
   verbose: { type: 'boolean' },
   'include-unrendered': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -142,6 +145,7 @@ export const parseExportArguments = async (
     list: Boolean(flags.list),
     json: Boolean(flags.json),
     dryRun: Boolean(flags['dry-run']),
+    prune: Boolean(flags.prune),
     concurrency: wholeNumber('concurrency', flags.concurrency ?? config?.concurrency ?? 3, 1),
     stallTimeoutMs: positiveNumber('timeout', flags.timeout ?? 30) * 1000,
     retries: wholeNumber('retries', flags.retries ?? 4, 0),

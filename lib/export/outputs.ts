@@ -3,11 +3,13 @@ import { createReadStream } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { formatChecksums, readChecksums } from '../archive/index.ts';
+import { CHECKSUMS_FILE, formatChecksums, readChecksums } from '../archive/index.ts';
 
 /** One entry of images/images.json: what an operator (or a script) needs to know about each archive. */
 export interface ImagesJsonEntry {
+  /** The reference the archive is named after; `references` lists every one of the chart's that it serves. */
   reference: string;
+  references: string[];
   names: string[];
   digest: string;
   mediaType: string;
@@ -25,7 +27,6 @@ export interface ImagesJson {
   images: ImagesJsonEntry[];
 }
 
-export const SHA256SUMS = 'SHA256SUMS';
 export const IMAGES_JSON = 'images.json';
 
 export const sha256File = async (file: string): Promise<string> => {
@@ -48,7 +49,7 @@ export const previousChecksums = async (output: string): Promise<Map<string, str
 export const writeOutputs = async (output: string, manifest: ImagesJson) => {
   const sorted = [...manifest.images].sort((a, b) => a.file.localeCompare(b.file));
   await writeAtomically(
-    path.join(output, SHA256SUMS),
+    path.join(output, CHECKSUMS_FILE),
     formatChecksums(sorted.map((entry) => ({ file: entry.file, sha256: entry.sha256 }))),
   );
   await writeAtomically(

@@ -2,7 +2,16 @@ import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import type { ArchiveImage, ArchiveManifest } from '../archive/index.ts';
 import { AirlockError } from '../errors.ts';
-import { type Descriptor, ImageIndex, ImageManifest, isIndexMediaType, type Platform } from '../oci/index.ts';
+import {
+  configPlatform,
+  type Descriptor,
+  formatPlatform,
+  ImageConfig,
+  ImageIndex,
+  ImageManifest,
+  isIndexMediaType,
+  type Platform,
+} from '../oci/index.ts';
 import {
   archiveBaseName,
   formatReference,
@@ -19,6 +28,8 @@ export interface ImagePlan {
   reference: ImageReference;
   /** Fully qualified reference, as printed and recorded in images.json. */
   display: string;
+  /** Every reference of the chart this archive serves: one image digest named by tag and by digest is one archive. */
+  references: string[];
   file: string;
   image: ArchiveImage;
   platforms: string[];
@@ -39,9 +50,6 @@ const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 export const archiveFileName = (reference: ImageReference, compression: 'none' | 'gzip'): string =>
   `${archiveBaseName(reference)}${compression === 'gzip' ? '.tar.gz' : '.tar'}`;
-
-export const formatPlatform = (platform: Platform): string =>
-  [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
 
 const fetchConfig = async (client: RegistryClient, reference: ImageReference, descriptor: Descriptor) => {
   if (descriptor.size > MAX_CONFIG_BYTES) {
@@ -111,6 +119,7 @@ export const planImage = async (
   return {
     reference,
     display: formatReference(reference),
+    references: [formatReference(reference)],
     file: path.join(options.output, archiveFileName(reference, options.compression)),
     image: {
       names,
@@ -126,15 +135,39 @@ export const planImage = async (
 
 const describeConfigPlatform = (bytes: Buffer): string => {
   try {
-    const config = JSON.parse(bytes.toString('utf8')) as {
-      os?: string;
-      architecture?: string;
-      variant?: string;
-    };
-    return [config.os, config.architecture, config.variant].filter(Boolean).join('/') || 'unknown';
+    return configPlatform(ImageConfig.parse(JSON.parse(bytes.toString('utf8')))) ?? 'unknown';
   } catch {
     return 'unknown';
   }
+};
+
+/**
+ * One plan per image digest: references that resolve to the same manifest or index (a tag and the digest it
+ * points at, or two tags of one image) share one archive carrying all their names. The tagged reference names
+ * the file, as it is the one a person recognises.
+ */
+export const mergeByDigest = (plans: readonly ImagePlan[]): ImagePlan[] => {
+  const byDigest = new Map<string, ImagePlan>();
+  const tagFirst = [...plans].sort((a, b) => Number(!a.reference.tag) - Number(!b.reference.tag));
+  for (const plan of tagFirst) {
+    const digest = plan.image.target.descriptor.digest;
+    const kept = byDigest.get(digest);
+    if (!kept) {
+      byDigest.set(digest, plan);
+      continue;
+    }
+    const names = [...new Set([...kept.image.names, ...plan.image.names])];
+    byDigest.set(digest, {
+      ...kept,
+      references: [...kept.references, ...plan.references],
+      image: { ...kept.image, names, dockerRepoTags: names.filter((name) => !name.includes('@')) },
+    });
+  }
+  // Keep the order the chart listed the images in, so results and images.json read like the chart.
+  return plans.flatMap((plan) => {
+    const merged = byDigest.get(plan.image.target.descriptor.digest);
+    return merged && merged.display === plan.display ? [merged] : [];
+  });
 };
 
 export const uniqueByDigest = (descriptors: readonly Descriptor[]): Descriptor[] => {

@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import packageJson from '../../package.json' with { type: 'json' };
 import { describeError } from '../errors.ts';
 import { createLogger } from '../report/log.ts';
-import { countOutcomes, formatCounts, formatResultTable } from '../report/results.ts';
+import { countOutcomes, formatCounts, formatResultTable, secondsSince } from '../report/results.ts';
+import { formatJsonLine, roundSeconds, summarizeResults } from '../report/summary.ts';
 import { detectRuntime } from '../runtime/index.ts';
 import { type ArchiveListing, listArchives } from './archives.ts';
 import { importArchives } from './import.ts';
@@ -39,7 +40,7 @@ export const runImportCommand = async (argv: readonly string[], io: ImportIo): P
   const node = options.nodeName ?? hostname();
   const started = performance.now();
   const summary = (fields: Record<string, unknown>) =>
-    io.stdout.write(`${JSON.stringify({ airlock: 'import-summary', node, ...fields })}\n`);
+    io.stdout.write(formatJsonLine('import-summary', { node, ...fields }));
 
   let runtime: Awaited<ReturnType<typeof detectRuntime>>;
   try {
@@ -87,7 +88,7 @@ export const runImportCommand = async (argv: readonly string[], io: ImportIo): P
     );
     if (report.results.length > 0) io.stdout.write(`\n${formatResultTable(report.results)}\n\n`);
     const counts = countOutcomes(report.results);
-    const seconds = Number(((performance.now() - started) / 1000).toFixed(2));
+    const seconds = roundSeconds(secondsSince(started));
     logger.info(`${formatCounts(report.results)} in ${seconds}s`);
     summary({
       runtime: runtime.kind,
@@ -97,14 +98,7 @@ export const runImportCommand = async (argv: readonly string[], io: ImportIo): P
       skipped: counts.skipped,
       failed: counts.failed,
       seconds,
-      results: report.results.map(({ image, outcome, seconds: took, bytes, reason, code }) => ({
-        archive: image,
-        outcome,
-        seconds: Number(took.toFixed(2)),
-        bytes,
-        reason,
-        code,
-      })),
+      results: summarizeResults(report.results, 'archive'),
     });
     if (counts.failed > 0 && options.strict) return 1;
     return 0;

@@ -8,13 +8,13 @@ import {
   readChecksums,
   verifyArchive,
 } from '../archive/index.ts';
-import { AirlockError, describeError, isAirlockError } from '../errors.ts';
+import { AirlockError } from '../errors.ts';
 import type { Logger } from '../report/log.ts';
-import { formatResultLine, type ImageResult } from '../report/results.ts';
+import { failedResult, formatResultLine, type ImageResult, secondsSince } from '../report/results.ts';
+import { withRetries } from '../retry.ts';
 import type { ContainerRuntime } from '../runtime/index.ts';
 import { type ArchiveListing, listArchives } from './archives.ts';
 import { expectedNames, indexRuntimeImages, isPresent } from './present.ts';
-import { withRetries } from './retry.ts';
 
 export interface ImportArchivesOptions {
   dir: string;
@@ -37,8 +37,6 @@ export interface ImportReport {
   verified: boolean;
   results: ImageResult[];
 }
-
-const seconds = (since: number) => (performance.now() - since) / 1000;
 
 // Summaries come from the first entries of an exporter archive: reading several at once keeps the skip
 // decision for an unchanged set from waiting on one file after another.
@@ -155,7 +153,7 @@ export const importArchives = async (options: ImportArchivesOptions): Promise<Im
             report({
               image: name,
               outcome: 'skipped',
-              seconds: seconds(started),
+              seconds: secondsSince(started),
               bytes,
               reason: 'already present with the same digest',
               names: summary.images.flatMap((image) => expectedNames(image, runtime.kind)),
@@ -183,15 +181,9 @@ export const importArchives = async (options: ImportArchivesOptions): Promise<Im
         if (runtime.kind === 'containerd' && names.length > 0)
           await withRetries(() => runtime.pin(names), options);
         await confirmNames(name, names, reported);
-        report({ image: name, outcome: 'imported', seconds: seconds(started), bytes, names });
+        report({ image: name, outcome: 'imported', seconds: secondsSince(started), bytes, names });
       } catch (error) {
-        report({
-          image: name,
-          outcome: 'failed',
-          seconds: seconds(started),
-          reason: describeError(error),
-          ...(isAirlockError(error) ? { code: error.code } : {}),
-        });
+        report(failedResult(name, started, error));
       }
     }),
   );

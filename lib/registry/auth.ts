@@ -3,7 +3,7 @@ import type { Logger } from '../report/log.ts';
 import { type Challenge, parseChallenges } from './challenge.ts';
 import type { Credential, CredentialStore } from './credentials.ts';
 import { AuthDeniedError, RegistryProtocolError } from './errors.ts';
-import type { Endpoint } from './hosts.ts';
+import { type Endpoint, isLoopback } from './hosts.ts';
 import { parseRetryAfter, RetryableStatusError } from './retry.ts';
 import { discard, headerValue, readSmallBody, type Transport } from './transport.ts';
 
@@ -41,6 +41,8 @@ export interface Authenticator {
 
 export interface AuthenticatorOptions {
   credentials: CredentialStore;
+  /** Token realm hosts (`auth.example.com`, `host:port`) trusted with credentials besides the registry's own. */
+  trustedTokenRealms?: readonly string[];
   transport: Transport;
   stallTimeoutMs: number;
   logger: Logger;
@@ -54,12 +56,47 @@ const loginHost = (endpoint: Endpoint): string => (endpoint.mirror ? endpoint.ho
 const basicHeader = (credential: Credential): string =>
   `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}`;
 
+/** Token services that live on another host than their registry, by the registry's API host. */
+const KNOWN_REALMS: Readonly<Record<string, readonly string[]>> = {
+  'registry-1.docker.io': ['auth.docker.io'],
+};
+
+const hostnameOf = (url: URL): string => url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+
+/**
+ * Why credentials must not go to a Bearer realm, or undefined when they may: a realm is a URL the registry
+ * names, so a hostile or compromised registry (or a proxy on plain HTTP) could point it anywhere.
+ */
+export const realmRefusal = (
+  endpoint: Endpoint,
+  realm: URL,
+  trusted: readonly string[] = [],
+): string | undefined => {
+  const registry = new URL(endpoint.origin);
+  const realmHost = hostnameOf(realm);
+  const allowed =
+    realmHost === hostnameOf(registry) ||
+    (KNOWN_REALMS[registry.host] ?? []).includes(realmHost) ||
+    trusted.some((entry) => {
+      const wanted = entry.toLowerCase();
+      return wanted === realm.host.toLowerCase() || wanted === realmHost;
+    });
+  if (!allowed) {
+    return `the token realm ${realm.origin} is not on ${endpoint.host} — if it is the registry's own token service, add ${realm.host} to trusted_token_realms in config.toml`;
+  }
+  if (realm.protocol !== 'https:' && !isLoopback(realm.host)) {
+    return `the token realm ${realm.origin} is plain HTTP, where anyone on the path could read them — the registry must name an https:// realm`;
+  }
+  return undefined;
+};
+
 const pickChallenge = (challenges: Challenge[]): Challenge | undefined =>
   challenges.find((challenge) => challenge.scheme === 'bearer') ??
   challenges.find((challenge) => challenge.scheme === 'basic');
 
 export const createAuthenticator = ({
   credentials,
+  trustedTokenRealms = [],
   transport,
   stallTimeoutMs,
   logger,
@@ -67,6 +104,8 @@ export const createAuthenticator = ({
 }: AuthenticatorOptions): Authenticator => {
   const challenges = new Map<string, Challenge>();
   const tokens = new Map<string, Promise<{ header: string; expiresAt: number }>>();
+  /** Per endpoint origin: why its credentials were kept from its token realm, for the error if access fails. */
+  const withheld = new Map<string, string>();
 
   const credentialFor = (endpoint: Endpoint) => credentials.lookup(loginHost(endpoint));
 
@@ -76,12 +115,19 @@ export const createAuthenticator = ({
         `(or the repository does not exist) — run 'docker login ${loginHost(endpoint)}'`,
     );
 
-  const refused = (endpoint: Endpoint, subject: string, credential: Credential, status: number) =>
-    new AuthDeniedError(
+  const refused = (endpoint: Endpoint, subject: string, credential: Credential, status: number) => {
+    const why = withheld.get(endpoint.origin);
+    if (why) {
+      return new AuthDeniedError(
+        `${subject}: registry refused anonymous access; credentials from ${credential.source} were not sent: ${why}`,
+      );
+    }
+    return new AuthDeniedError(
       status === 403
         ? `${subject}: registry denied access to the account from ${credential.source} (HTTP 403) — check that it may pull this repository`
         : `${subject}: registry refused credentials from ${credential.source} — run 'docker login ${loginHost(endpoint)}'`,
     );
+  };
 
   const requestToken = async (
     endpoint: Endpoint,
@@ -93,8 +139,14 @@ export const createAuthenticator = ({
     const realm = challenge.params.realm;
     if (!realm)
       throw new RegistryProtocolError(`${subject}: ${endpoint.host} sent a Bearer challenge without realm`);
-    const credential = await credentialFor(endpoint);
     const url = new URL(realm);
+    const stored = await credentialFor(endpoint);
+    const refusal = stored ? realmRefusal(endpoint, url, trustedTokenRealms) : undefined;
+    if (refusal) {
+      withheld.set(endpoint.origin, refusal);
+      logger.debug(`${subject}: asking for a token without credentials: ${refusal}`);
+    }
+    const credential = refusal ? undefined : stored;
     const service = challenge.params.service;
     const form = new URLSearchParams({ scope });
     if (service) form.set('service', service);
@@ -120,8 +172,8 @@ export const createAuthenticator = ({
 
     if (response.status === 401 || response.status === 403) {
       await discard(response);
-      throw credential
-        ? refused(endpoint, subject, credential, response.status)
+      throw stored
+        ? refused(endpoint, subject, stored, response.status)
         : missingCredentials(endpoint, subject);
     }
     if (response.status === 429 || response.status >= 500) {

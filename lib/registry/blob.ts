@@ -1,14 +1,13 @@
-import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { Descriptor } from '../oci/index.ts';
+import { DigestMismatchError } from '../errors.ts';
+import { type Descriptor, digestAlgorithm, hashForDigest } from '../oci/index.ts';
 import { type ImageReference, repositoryName } from '../reference/index.ts';
-import { DigestMismatchError, NetworkError, RegistryProtocolError } from './errors.ts';
+import { RetryBudget } from '../retry.ts';
+import { NetworkError, RegistryProtocolError } from './errors.ts';
 import type { Endpoint } from './hosts.ts';
 import { fromAnyEndpoint, type RegistryContext, registryGet } from './request.ts';
-import { RetryBudget } from './retry.ts';
 import { abandon, type HttpResponse, headerValue, toTransportError } from './transport.ts';
-
-const HASHES: Record<string, string> = { sha256: 'sha256', sha512: 'sha512' };
 
 export interface OpenBlobOptions {
   signal?: AbortSignal;
@@ -19,6 +18,153 @@ const rangeStart = (contentRange: string | undefined): number | undefined => {
   const match = /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(contentRange?.trim() ?? '');
   return match ? Number(match[1]) : undefined;
 };
+
+/** One blob download: the bytes counted and hashed so far, and the response they currently come from. */
+class BlobTransfer {
+  readonly output: Readable;
+  readonly #hash: Hash;
+  readonly #budget: RetryBudget;
+  #received = 0;
+  #body: Readable | undefined;
+
+  constructor(
+    private readonly context: RegistryContext,
+    private readonly subject: string,
+    private readonly descriptor: Descriptor,
+    private readonly endpoint: Endpoint,
+    private readonly open: (endpoint: Endpoint, offset: number) => Promise<HttpResponse>,
+    private readonly controller: AbortController,
+    private readonly signal: AbortSignal,
+    hash: Hash,
+  ) {
+    this.#hash = hash;
+    this.#budget = new RetryBudget(context.retry);
+    this.output = new Readable({
+      read: () => {
+        this.#body?.resume();
+      },
+      destroy: (error, callback) => {
+        this.controller.abort();
+        this.#detach();
+        callback(error);
+      },
+    });
+  }
+
+  /** Feeds a response's body into the output, dropping the first `skip` bytes (a server that ignored Range). */
+  attach(response: HttpResponse, skip: number): void {
+    let toSkip = skip;
+    const body = response.body;
+    this.#body = body;
+    body.on('data', (chunk: Buffer) => {
+      let bytes = chunk;
+      if (toSkip > 0) {
+        const dropped = Math.min(toSkip, bytes.length);
+        toSkip -= dropped;
+        bytes = bytes.subarray(dropped);
+        if (bytes.length === 0) return;
+      }
+      this.#accept(bytes);
+    });
+    body.on('end', () => this.#finish());
+    body.on('error', (error) => {
+      this.#detach();
+      void this.#recover(error);
+    });
+  }
+
+  #accept(bytes: Buffer): void {
+    const { digest, size } = this.descriptor;
+    this.#received += bytes.length;
+    if (this.#received > size) {
+      this.#detach();
+      this.output.destroy(
+        new DigestMismatchError(
+          `${this.subject}: the registry sent more than the ${size} bytes the manifest says — refusing the blob`,
+          digest,
+          `more than ${size} bytes`,
+        ),
+      );
+      return;
+    }
+    this.#hash.update(bytes);
+    if (!this.output.push(bytes)) this.#body?.pause();
+  }
+
+  #detach(): void {
+    const body = this.#body;
+    if (!body) return;
+    body.removeAllListeners();
+    body.on('error', () => {});
+    body.destroy();
+    this.#body = undefined;
+  }
+
+  /** The body ended: resume a short transfer, or end the output only when size and digest both match. */
+  #finish(): void {
+    const { digest, size } = this.descriptor;
+    this.#detach();
+    if (this.#received < size) {
+      const message = `${this.subject}: connection closed after ${this.#received} of ${size} bytes`;
+      void this.#recover(new NetworkError(this.endpoint.host, message));
+      return;
+    }
+    const actual = `${digestAlgorithm(digest)}:${this.#hash.digest('hex')}`;
+    if (actual === digest) {
+      this.output.push(null);
+      return;
+    }
+    this.output.destroy(
+      new DigestMismatchError(
+        `${this.subject}: downloaded bytes hash to ${actual} — the registry, a proxy or the network corrupted the blob; retry, and report it if it persists`,
+        digest,
+        actual,
+      ),
+    );
+  }
+
+  /** Asks for the rest of the blob: a Range request, or the whole blob again when the server ignores Range. */
+  async #resumeFrom(offset: number): Promise<void> {
+    const { size } = this.descriptor;
+    const response = await this.open(this.endpoint, offset);
+    if (response.status !== 206) {
+      this.context.logger.debug(
+        `${this.subject}: ${response.url.host} ignores Range; restarting and skipping ${offset} bytes`,
+      );
+      this.attach(response, offset);
+      return;
+    }
+    const range = headerValue(response, 'content-range');
+    if (rangeStart(range) !== offset) {
+      abandon(response);
+      throw new RegistryProtocolError(
+        `${this.subject}: asked for bytes from ${offset}, ${response.url.host} sent Content-Range ${range}`,
+      );
+    }
+    this.context.logger.debug(`${this.subject}: resumed at byte ${offset} of ${size}`);
+    this.attach(response, 0);
+  }
+
+  /** Retries from the byte the consumer has, while the shared budget lasts; fails the output otherwise. */
+  async #recover(cause: unknown): Promise<void> {
+    let error = cause;
+    for (;;) {
+      if (this.output.destroyed) return;
+      const mapped = toTransportError(this.endpoint.host, error, this.context.stallTimeoutMs);
+      const again = await this.#budget.next(mapped, this.subject, this.signal).catch(() => false);
+      if (!again || this.output.destroyed) {
+        this.output.destroy(mapped instanceof Error ? mapped : new Error(String(mapped)));
+        return;
+      }
+      try {
+        await this.#resumeFrom(this.#received);
+        return;
+      } catch (next) {
+        error = next;
+      }
+    }
+  }
+}
 
 /**
  * Streams one blob. Size and digest are checked while the bytes flow; the stream ends only when both match,
@@ -33,11 +179,12 @@ export const openBlobStream = async (
   options: OpenBlobOptions = {},
 ): Promise<Readable> => {
   const { digest, size } = descriptor;
-  const algorithm = digest.split(':')[0] ?? '';
-  const hashName = HASHES[algorithm];
   const subject = `${repositoryName(reference)}@${digest}`;
-  if (!hashName)
-    throw new RegistryProtocolError(`${subject}: digest algorithm ${algorithm} is not supported`);
+  const hash = hashForDigest(digest);
+  if (!hash)
+    throw new RegistryProtocolError(
+      `${subject}: digest algorithm ${digestAlgorithm(digest)} is not supported`,
+    );
 
   // Our own controller lets destroy() of the returned stream cancel an in-flight request.
   const controller = new AbortController();
@@ -76,126 +223,7 @@ export const openBlobStream = async (
       `${announced} bytes`,
     );
   }
-
-  const hash = createHash(hashName);
-  const budget = new RetryBudget(context.retry);
-  let received = 0;
-  let body: Readable | undefined;
-
-  const output = new Readable({
-    read() {
-      body?.resume();
-    },
-    destroy(error, callback) {
-      controller.abort();
-      detach();
-      callback(error);
-    },
-  });
-
-  const detach = () => {
-    if (!body) return;
-    body.removeAllListeners();
-    body.on('error', () => {});
-    body.destroy();
-    body = undefined;
-  };
-
-  const finish = () => {
-    detach();
-    if (received < size) {
-      void recover(
-        new NetworkError(first.url.host, `${subject}: connection closed after ${received} of ${size} bytes`),
-      );
-      return;
-    }
-    const actual = `${algorithm}:${hash.digest('hex')}`;
-    if (actual !== digest) {
-      output.destroy(
-        new DigestMismatchError(
-          `${subject}: downloaded bytes hash to ${actual} — the registry, a proxy or the network corrupted the blob; retry, and report it if it persists`,
-          digest,
-          actual,
-        ),
-      );
-      return;
-    }
-    output.push(null);
-  };
-
-  const attach = (response: HttpResponse, skip: number) => {
-    let toSkip = skip;
-    body = response.body;
-    body.on('data', (chunk: Buffer) => {
-      let bytes = chunk;
-      if (toSkip > 0) {
-        const dropped = Math.min(toSkip, bytes.length);
-        toSkip -= dropped;
-        bytes = bytes.subarray(dropped);
-        if (bytes.length === 0) return;
-      }
-      received += bytes.length;
-      if (received > size) {
-        detach();
-        output.destroy(
-          new DigestMismatchError(
-            `${subject}: the registry sent more than the ${size} bytes the manifest says — refusing the blob`,
-            digest,
-            `more than ${size} bytes`,
-          ),
-        );
-        return;
-      }
-      hash.update(bytes);
-      if (!output.push(bytes)) body?.pause();
-    });
-    body.on('end', finish);
-    body.on('error', (error) => {
-      detach();
-      void recover(error);
-    });
-  };
-
-  const resumeFrom = async (offset: number): Promise<void> => {
-    const response = await open(endpoint!, offset);
-    if (response.status === 206) {
-      const start = rangeStart(headerValue(response, 'content-range'));
-      if (start !== offset) {
-        abandon(response);
-        throw new RegistryProtocolError(
-          `${subject}: asked for bytes from ${offset}, ${response.url.host} sent Content-Range ${headerValue(response, 'content-range')}`,
-        );
-      }
-      context.logger.debug(`${subject}: resumed at byte ${offset} of ${size}`);
-      attach(response, 0);
-      return;
-    }
-    // The server ignored Range: read from the start again and drop what the consumer already has.
-    context.logger.debug(
-      `${subject}: ${response.url.host} ignores Range; restarting and skipping ${offset} bytes`,
-    );
-    attach(response, offset);
-  };
-
-  const recover = async (cause: unknown): Promise<void> => {
-    let error = cause;
-    for (;;) {
-      if (output.destroyed) return;
-      const mapped = toTransportError(endpoint!.host, error, context.stallTimeoutMs);
-      const again = await budget.next(mapped, subject, signal).catch(() => false);
-      if (!again || output.destroyed) {
-        output.destroy(mapped instanceof Error ? mapped : new Error(String(mapped)));
-        return;
-      }
-      try {
-        await resumeFrom(received);
-        return;
-      } catch (next) {
-        error = next;
-      }
-    }
-  };
-
-  attach(first, 0);
-  return output;
+  const transfer = new BlobTransfer(context, subject, descriptor, endpoint!, open, controller, signal, hash);
+  transfer.attach(first, 0);
+  return transfer.output;
 };

@@ -15,6 +15,8 @@ export interface RegistryClientOptions {
   credentials?: CredentialStore;
   /** Hosts spoken to over plain HTTP. Loopback (127.0.0.0/8, ::1, localhost) always is. */
   insecureRegistries?: string[];
+  /** Token realm hosts that may receive credentials besides the registry's own host (config trusted_token_realms). */
+  trustedTokenRealms?: string[];
   /** Registry host -> mirror hosts tried first, in order (containerd hosts.toml, dockerd registry-mirrors). */
   mirrors?: Record<string, string[]>;
   /** Retries after 429, 5xx, connection resets and stalls. Default 4. */
@@ -53,6 +55,7 @@ export const createRegistryClient = (options: RegistryClientOptions = {}): Regis
     transport,
     auth: createAuthenticator({
       credentials: options.credentials ?? createDockerConfigCredentials(),
+      trustedTokenRealms: options.trustedTokenRealms ?? [],
       transport,
       stallTimeoutMs,
       logger,

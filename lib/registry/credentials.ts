@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AirlockError } from '../errors.ts';
 import { run } from '../exec/run.ts';
+import { readTextIfExists } from '../files.ts';
 import { DOCKER_HUB } from '../reference/index.ts';
 
 /** A login for one registry. `source` says where it came from, for error messages; it never holds the secret. */
@@ -75,13 +75,13 @@ const decodeAuth = (auth: string): { username: string; password: string } | unde
 };
 
 const readConfig = async (path: string): Promise<DockerConfig> => {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextIfExists(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new AirlockError('BAD_INPUT', `${displayPath(path)}: cannot read Docker config`, { cause: error });
   }
+  if (text === undefined) return {};
   try {
     return DockerConfig.parse(JSON.parse(text));
   } catch (error) {

@@ -29,19 +29,6 @@ export class PlatformMissingError extends AirlockError {
   }
 }
 
-/** Bytes that do not hash to (or are not as long as) the digest that named them: never store them. */
-export class DigestMismatchError extends AirlockError {
-  readonly expected: string;
-  readonly actual: string;
-
-  constructor(message: string, expected: string, actual: string, options?: ErrorOptions) {
-    super('DIGEST_MISMATCH', message, options);
-    this.name = 'DigestMismatchError';
-    this.expected = expected;
-    this.actual = actual;
-  }
-}
-
 /** The connection failed, or the registry kept answering 429/5xx until the retry budget ran out. */
 export class NetworkError extends AirlockError {
   readonly host: string;

@@ -2,11 +2,5 @@ export * from './client.ts';
 export * from './credentials.ts';
 export * from './errors.ts';
 export { type FetchedManifest, MAX_MANIFEST_BYTES } from './manifest.ts';
-export {
-  formatPlatform,
-  normalizePlatform,
-  parsePlatform,
-  platformMatches,
-  selectPlatforms,
-} from './platform.ts';
+export { selectPlatforms } from './platform.ts';
 export * from './upload.ts';

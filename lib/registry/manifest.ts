@@ -1,16 +1,19 @@
-import { createHash } from 'node:crypto';
+import { DigestMismatchError } from '../errors.ts';
 import {
   type Descriptor,
+  digestAlgorithm,
+  digestOf,
   ImageIndex,
   ImageManifest,
   isIndexMediaType,
   isManifestMediaType,
+  isSupportedAlgorithm,
   MANIFEST_ACCEPT,
   MediaType,
   SCHEMA1_MEDIA_TYPES,
 } from '../oci/index.ts';
 import { formatReference, type ImageReference, repositoryName, withDefaultTag } from '../reference/index.ts';
-import { DigestMismatchError, RegistryProtocolError } from './errors.ts';
+import { RegistryProtocolError } from './errors.ts';
 import { fromAnyEndpoint, type RegistryContext, registryGet } from './request.ts';
 import { abandon, headerValue, readSmallBody } from './transport.ts';
 
@@ -24,15 +27,12 @@ export interface FetchedManifest {
 /** Manifests are small; anything bigger is not a manifest we should hold in memory. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
-const HASHES: Record<string, string> = { sha256: 'sha256', sha512: 'sha512' };
-
-/** `sha256:<hex>` of some bytes, with the algorithm of `like` (sha256 unless it names sha512). */
-export const digestOf = (bytes: Buffer, like?: string): string => {
-  const algorithm = like?.split(':')[0] ?? 'sha256';
-  const hash = HASHES[algorithm];
-  if (!hash)
+/** `sha256:<hex>` of some bytes, with the algorithm of `like` (sha256 unless it names another). */
+const digestLike = (bytes: Buffer, like?: string): string => {
+  const algorithm = like ? digestAlgorithm(like) : 'sha256';
+  if (!isSupportedAlgorithm(algorithm))
     throw new RegistryProtocolError(`digest algorithm ${JSON.stringify(algorithm)} is not supported`);
-  return `${algorithm}:${createHash(hash).update(bytes).digest('hex')}`;
+  return digestOf(bytes, algorithm);
 };
 
 const schema1Error = (subject: string) =>
@@ -93,7 +93,7 @@ export const fetchManifest = async (
     const bytes = await readSmallBody(response, MAX_MANIFEST_BYTES, context.stallTimeoutMs);
     if (!bytes) throw tooLarge;
 
-    const actual = digestOf(bytes, expected);
+    const actual = digestLike(bytes, expected);
     const announced = headerValue(response, 'docker-content-digest');
     const pinned = expected ?? (announced?.startsWith('sha256:') ? announced : undefined);
     if (pinned && pinned !== actual) {

@@ -1,8 +1,9 @@
 import type { Logger } from '../report/log.ts';
+import { type RetryPolicy, withRetries } from '../retry.ts';
 import type { Authenticator } from './auth.ts';
 import { NotFoundError, RegistryProtocolError } from './errors.ts';
 import type { Endpoint } from './hosts.ts';
-import { parseRetryAfter, RetryableStatusError, type RetryPolicy, withRetries } from './retry.ts';
+import { parseRetryAfter, RetryableStatusError } from './retry.ts';
 import { discard, type HttpResponse, headerValue, readSmallBody, type Transport } from './transport.ts';
 
 /** Everything a manifest or blob fetch needs, built once per client. */
@@ -133,7 +134,7 @@ export const fromAnyEndpoint = async <T>(
       ? { ...context.retry, retries: Math.min(1, context.retry.retries) }
       : context.retry;
     try {
-      return await withRetries(subject, policy, () => attempt(endpoint), signal);
+      return await withRetries(() => attempt(endpoint), { ...policy, label: subject, signal });
     } catch (error) {
       if (!endpoint.mirror || signal?.aborted) throw error;
       lastError = error;

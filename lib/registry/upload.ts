@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { DigestMismatchError } from '../errors.ts';
 import type { Descriptor } from '../oci/index.ts';
 import { MANIFEST_ACCEPT } from '../oci/index.ts';
 import { parseReference } from '../reference/index.ts';
 import { type Logger, silentLogger } from '../report/log.ts';
+import { withRetries } from '../retry.ts';
 import { createAuthenticator } from './auth.ts';
 import { DEFAULT_USER_AGENT } from './client.ts';
 import { type CredentialStore, createDockerConfigCredentials } from './credentials.ts';
-import { DigestMismatchError, RegistryProtocolError } from './errors.ts';
+import { RegistryProtocolError } from './errors.ts';
 import { type Endpoint, endpointsFor } from './hosts.ts';
 import { type FetchedManifest, fetchManifest } from './manifest.ts';
-import { withRetries } from './retry.ts';
 import { discard, headerValue } from './transport.ts';
 import { resolveLocation, type UploadContext, uploadExchange } from './upload-request.ts';
 import { createUploadTransport } from './upload-transport.ts';
@@ -113,7 +114,7 @@ export const createRegistryUploader = (options: RegistryUploaderOptions): Regist
   const name = (repository: string) => `${options.registry}/${repository}`;
   const uploaderChunkBytes = options.chunkBytes;
   const retried = <T>(subject: string, attempt: () => Promise<T>, signal?: AbortSignal) =>
-    withRetries(subject, context.retry, attempt, signal);
+    withRetries(attempt, { ...context.retry, label: subject, signal });
 
   const hasBlob = (repository: string, digest: string, signal?: AbortSignal) =>
     retried(

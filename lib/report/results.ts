@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../errors.ts';
+import { describeError, type ErrorCode, isAirlockError } from '../errors.ts';
 import { formatBytes, formatSeconds, formatTable } from './format.ts';
 
 /** What happened to one image, in the exporter or the importer. Failures are results, not exceptions. */
@@ -18,6 +18,18 @@ export interface ImageResult {
   code?: ErrorCode;
 }
 
+/** Seconds since a `performance.now()` reading: every result's duration is measured the same way. */
+export const secondsSince = (started: number): number => (performance.now() - started) / 1000;
+
+/** The result of an image (or archive) that failed: the error's one line and its stable code. */
+export const failedResult = (image: string, started: number, error: unknown): ImageResult => ({
+  image,
+  outcome: 'failed',
+  seconds: secondsSince(started),
+  reason: describeError(error),
+  ...(isAirlockError(error) ? { code: error.code } : {}),
+});
+
 export const countOutcomes = (results: readonly ImageResult[]): Record<Outcome, number> => {
   const counts: Record<Outcome, number> = { exported: 0, imported: 0, pushed: 0, skipped: 0, failed: 0 };
   for (const result of results) counts[result.outcome] += 1;
@@ -31,6 +43,13 @@ export const formatResultLine = (result: ImageResult): string => {
   parts.push(formatSeconds(result.seconds));
   if (result.reason) parts.push(`— ${result.reason}`);
   return parts.join('  ');
+};
+
+/** `error:`-line text for a failed image: the image once, the reason, and the stable code operators grep for. */
+export const formatFailureLine = (result: ImageResult): string => {
+  const reason = result.reason ?? 'failed';
+  const named = reason.startsWith(`${result.image}: `) ? reason : `${result.image}: ${reason}`;
+  return `${named}${result.code ? ` [${result.code}]` : ''}`;
 };
 
 /** The table printed at the end of a run. */

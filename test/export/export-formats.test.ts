@@ -64,8 +64,10 @@ describe('one export of every image type', () => {
 
   it('names archives <repository path with / as _>_<tag>.tar.gz', () => {
     const nested = pushed.find((item) => item.label === 'nested')!;
-    const expected = `${host}/${nested.repository}_6.0-rc.1.tar.gz`.replace(/[/:]/g, '_');
-    expect(entryFor(nested).file).toBe(expected);
+    expect(nested.repository).toMatch(/^airlock-test\/nested-[a-z0-9]+\/deeper\/app$/);
+    expect(entryFor(nested).file).toMatch(
+      /^127\.0\.0\.1_\d+_airlock-test_nested-[a-z0-9]+_deeper_app_6\.0-rc\.1\.tar\.gz$/,
+    );
   });
 
   it('records in images.json the digest the registry serves for each tag', async () => {
@@ -97,6 +99,7 @@ describe('one export of every image type', () => {
     const sha256 = (await run('sha256sum', [join(output, entry.file)])).stdout.split(' ')[0];
     expect(entry).toEqual({
       reference: oci.written,
+      references: [oci.written],
       names: [oci.written],
       digest: oci.image.digest,
       mediaType: MediaType.ociManifest,

@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImagesJsonEntry } from '../../lib/export/outputs.ts';
@@ -142,6 +143,53 @@ describe('a digest-pinned reference', () => {
       const status = await imageStatus(rig.containerd.address, asked);
       expect(status.found, asked).toBe(true);
       expect(status.repoDigests, asked).toContain(pinned.byDigest);
+    }
+  });
+});
+
+describe('one image named by tag and by digest in one chart', () => {
+  let both: { byTag: string; byDigest: string; digest: string; files: string[]; entries: ImagesJsonEntry[] };
+
+  beforeAll(async () => {
+    const image = await ociImage({ name: 'runtimes-both-names' });
+    const repository = uniqueRepository('rt-both');
+    await pushImage(image, { registry: host, repository, tag: '2.0' });
+    const byTag = `${host}/${repository}:2.0`;
+    const byDigest = `${host}/${repository}@${image.digest}`;
+    const chart = await writeChart([
+      { name: 'tagged', image: byTag },
+      { name: 'pinned', image: byDigest },
+    ]);
+    const bothOutput = join(await scratch('both-names'), 'images');
+    const result = await runExport(['--chart', chart, '--output', bothOutput]);
+    if (result.code !== 0) throw new Error(`export failed:\n${result.stderr}`);
+    const files = (await readdir(bothOutput)).filter((file) => file.endsWith('.tar.gz'));
+    for (const file of files) await ctrImport(join(bothOutput, file));
+    const { images: entries } = await readImagesJson(bothOutput);
+    both = { byTag, byDigest, digest: image.digest, files, entries };
+  });
+
+  afterAll(async () => {
+    await ctrRemove([both.byTag, both.byDigest]);
+  });
+
+  it('writes one archive, listed once in images.json with both references', () => {
+    expect(both.files).toHaveLength(1);
+    expect(both.entries).toHaveLength(1);
+    expect(both.entries[0]).toMatchObject({
+      reference: both.byTag,
+      references: [both.byTag, both.byDigest],
+      names: [both.byTag, both.byDigest],
+      digest: both.digest,
+    });
+  });
+
+  it('creates both names in containerd from that one archive, on the one digest', async () => {
+    const images = await containerdImages();
+    expect(images.get(both.byTag)).toBe(both.digest);
+    expect(images.get(both.byDigest)).toBe(both.digest);
+    for (const asked of [both.byTag, both.byDigest]) {
+      expect((await imageStatus(rig.containerd.address, asked)).found, asked).toBe(true);
     }
   });
 });

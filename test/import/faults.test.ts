@@ -126,7 +126,7 @@ describe('bad archives among good ones', () => {
     ['zip-slip.tar', 'ARCHIVE_CORRUPT', `has a '..' path component that climbs out of the archive`],
     ['absolute.tar', 'ARCHIVE_CORRUPT', 'has an absolute path'],
     ['symlink.tar', 'ARCHIVE_CORRUPT', 'is a symlink to "../../../etc/shadow", outside the archive'],
-    ['huge-index.tgz', 'ARCHIVE_CORRUPT', 'index.json is 1024.0 MiB, over the 4.0 MiB limit'],
+    ['huge-index.tgz', 'ARCHIVE_CORRUPT', 'index.json is 1.0 GiB, over the 4.0 MiB limit'],
   ])('fails %s with %s, naming the file and the reason, in one log line', (file, code, reason) => {
     const result = results.get(file);
     expect(result).toMatchObject({ outcome: 'failed', code, reason: expect.stringContaining(reason) });

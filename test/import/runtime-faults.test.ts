@@ -99,7 +99,7 @@ describe('containerd restarted in the middle of an import', () => {
     const { summary, stdout } = await importing;
     expect(outcomes(summary), stdout).toEqual({ 'big.tar': 'imported' });
     expect(stdout).toMatch(
-      /^warning: containerd at .* stopped answering during ctr images import: .* — retrying in \d+s \(1\/6\)$/m,
+      /^warning: containerd at .* stopped answering during ctr images import: .* — retry 1\/6 in \d+\.\ds$/m,
     );
     const present = await imagesIn(containerd);
     for (const name of fixture.image.names)

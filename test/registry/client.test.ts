@@ -1,10 +1,15 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ImageIndex, type ImageManifest, MANIFEST_ACCEPT, MediaType } from '../../lib/oci/index.ts';
+import {
+  type ImageIndex,
+  type ImageManifest,
+  MANIFEST_ACCEPT,
+  MediaType,
+  parsePlatform,
+} from '../../lib/oci/index.ts';
 import { parseReference } from '../../lib/reference/index.ts';
 import {
   createRegistryClient,
-  parsePlatform,
   type RegistryClient,
   selectPlatforms,
   staticCredentials,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type ImageIndex, MediaType } from '../../lib/oci/index.ts';
-import { parsePlatform, platformMatches, selectPlatforms } from '../../lib/registry/index.ts';
+import { type ImageIndex, MediaType, parsePlatform, platformMatches } from '../../lib/oci/index.ts';
+import { selectPlatforms } from '../../lib/registry/index.ts';
 
 const entry = (
   hex: string,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, parseRetryAfter, RetryableStatusError } from '../../lib/registry/retry.ts';
+import { parseRetryAfter, RetryableStatusError } from '../../lib/registry/retry.ts';
 import { silentLogger } from '../../lib/report/log.ts';
+import { backoffDelay } from '../../lib/retry.ts';
 
 describe('parseRetryAfter', () => {
   const now = Date.parse('2025-01-01T00:00:00Z');

@@ -32,7 +32,10 @@ export const startTokenServer = async (options: {
   dir: string;
   /** When set, tokens are issued only to this login; otherwise to anyone. */
   login?: { username: string; password: string };
+  /** Loopback address to listen on; another one than the registry's puts the realm on another host. */
+  host?: string;
 }): Promise<TokenServer> => {
+  const host = options.host ?? '127.0.0.1';
   const keyPath = join(options.dir, 'token.key');
   const certPath = join(options.dir, 'token.crt');
   await run('openssl', [
@@ -99,10 +102,10 @@ export const startTokenServer = async (options: {
       JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }),
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    realm: `http://127.0.0.1:${port}/token`,
+    realm: `http://${host}:${port}/token`,
     service,
     issuer,
     rootCertBundle: certPath,
