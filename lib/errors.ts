@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'DIGEST_MISMATCH'
   | 'DISK_FULL'
   | 'NETWORK'
+  | 'NOT_ALLOWED'
   | 'NOT_FOUND'
   | 'PLATFORM_MISSING'
   | 'REFERENCE_INVALID'
