@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'DIGEST_MISMATCH'
   | 'DISK_FULL'
   | 'NETWORK'
+  | 'NOT_ALLOWED'
   | 'NOT_FOUND'
   | 'OUTPUT_LOCKED'
   | 'PLATFORM_MISSING'

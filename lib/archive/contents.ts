@@ -1,4 +1,3 @@
-import { posix } from 'node:path';
 import { z } from 'zod';
 import { DigestMismatchError } from '../errors.ts';
 import {
@@ -20,7 +19,6 @@ import type { EntrySink, TarEntry } from './tar-reader.ts';
 const JSON_START = 0x7b; // '{': manifests, indexes and configs are JSON objects; layers never start with it.
 // Bounds memory when a foreign archive puts blobs before the documents that say which ones are manifests.
 const MAX_BUFFERED_TOTAL = 64 * 1024 * 1024;
-const MAX_LINK_HOPS = 16;
 
 const Manifests = z.looseObject({ manifests: z.array(Descriptor) });
 
@@ -32,7 +30,6 @@ export class ContentTracker {
   readonly #archive: string;
   readonly #limit: number;
   readonly #files = new Set<string>();
-  readonly #links = new Map<string, string>();
   readonly #json = new Map<string, Buffer>();
   readonly #sizes = new Map<string, number>();
   #buffered = 0;
@@ -43,10 +40,6 @@ export class ContentTracker {
   }
 
   sinkFor(entry: TarEntry, name: string): EntrySink | undefined {
-    if (entry.type === 'Link') this.#links.set(name, normalizeEntryPath(entry.linkpath));
-    if (entry.type === 'SymbolicLink') {
-      this.#links.set(name, normalizeEntryPath(posix.join(posix.dirname(name), entry.linkpath)));
-    }
     if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile')
       return undefined;
     this.#files.add(name);
@@ -80,16 +73,9 @@ export class ContentTracker {
     };
   }
 
-  /** True when `path` is a regular file, directly or through links that stay inside the archive. */
+  /** True when `path` is a regular file of the archive (links are refused where they enter). */
   exists(path: string): boolean {
-    let current = normalizeEntryPath(path);
-    for (let hop = 0; hop < MAX_LINK_HOPS; hop += 1) {
-      if (this.#files.has(current)) return true;
-      const next = this.#links.get(current);
-      if (next === undefined) return false;
-      current = next;
-    }
-    return false;
+    return this.#files.has(normalizeEntryPath(path));
   }
 
   /** The bytes of a manifest, index or config blob; refuses one that is missing, oversized or not JSON. */

@@ -1,6 +1,6 @@
 import { formatBytes } from '../report/format.ts';
 import { ArchiveCorruptError } from './errors.ts';
-import { DOCKER_MANIFEST_FILE, INDEX_FILE } from './layout.ts';
+import { DOCKER_MANIFEST_FILE, INDEX_FILE, OCI_LAYOUT_FILE, REPOSITORIES_FILE } from './layout.ts';
 import type { ArchiveDocuments } from './summary.ts';
 import type { EntrySink } from './tar-reader.ts';
 
@@ -33,6 +33,20 @@ export const collectInto = (onDone: (bytes: Buffer) => void): EntrySink => {
   };
 };
 
+/**
+ * The entries that decide which names a runtime creates (containerd reads index.json or manifest.json once the
+ * stream ends; Docker's load reads manifest.json, or `repositories` without it) and the layout marker.
+ */
+const DOCUMENT_KEYS: Record<string, keyof ArchiveDocuments> = {
+  [INDEX_FILE]: 'index',
+  [DOCKER_MANIFEST_FILE]: 'dockerManifest',
+  [OCI_LAYOUT_FILE]: 'ociLayout',
+  [REPOSITORIES_FILE]: 'repositories',
+};
+
+/** True for the entries a streaming import holds back until the whole archive checked out. */
+export const isNamingDocument = (path: string): boolean => DOCUMENT_KEYS[path] !== undefined;
+
 /** Picks index.json and manifest.json out of the entry stream, refusing oversized ones before buffering. */
 export class DocumentCollector {
   readonly documents: ArchiveDocuments = {};
@@ -47,7 +61,7 @@ export class DocumentCollector {
   /** A sink for `name` when it is one of the documents, else undefined. */
   sinkFor(name: string, type: string, size: number): EntrySink | undefined {
     if (type !== 'File' && type !== 'OldFile') return undefined;
-    const key = name === INDEX_FILE ? 'index' : name === DOCKER_MANIFEST_FILE ? 'dockerManifest' : undefined;
+    const key = DOCUMENT_KEYS[name];
     if (!key) return undefined;
     if (size > this.#limit) throw tooLargeError(this.#archive, name, size, this.#limit);
     return collectInto((bytes) => {

@@ -2,13 +2,10 @@ import { posix } from 'node:path';
 import { ArchiveCorruptError } from './errors.ts';
 import type { TarEntry } from './tar-reader.ts';
 
-// An image archive holds files, directories and links; anything else can only hurt whoever extracts it.
-const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'Link', 'SymbolicLink']);
-
-const climbsOut = (path: string): boolean => {
-  const normalized = posix.normalize(path);
-  return normalized === '..' || normalized.startsWith('../');
-};
+// An image archive holds files and directories. Links are refused too: an exporter never writes one, and a
+// chain such as `x/b -> ..` then `x/c/evil` reaches outside the archive however each link looks on its own.
+const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory']);
+const LINK_TYPES: Record<string, string> = { Link: 'hardlink', SymbolicLink: 'symlink' };
 
 const hasParentComponent = (path: string): boolean => path.split('/').includes('..');
 
@@ -29,19 +26,9 @@ export const checkEntry = (archive: string, entry: TarEntry): void => {
   if (entry.path === '' || entry.path.includes('\0')) refuse('has an empty or NUL-containing name');
   if (posix.isAbsolute(entry.path)) refuse('has an absolute path');
   if (hasParentComponent(entry.path)) refuse("has a '..' path component that climbs out of the archive");
+  const link = LINK_TYPES[entry.type];
+  if (link) refuse(`is a ${link} to ${JSON.stringify(entry.linkpath)}; image archives hold no links`);
   if (!ALLOWED_TYPES.has(entry.type)) {
     refuse(`is a ${entry.type} entry (device, FIFO or unknown type), which has no place in an image archive`);
-  }
-  if (entry.type === 'SymbolicLink') {
-    if (posix.isAbsolute(entry.linkpath))
-      refuse(`is a symlink to the absolute path ${JSON.stringify(entry.linkpath)}`);
-    if (climbsOut(posix.join(posix.dirname(entry.path), entry.linkpath))) {
-      refuse(`is a symlink to ${JSON.stringify(entry.linkpath)}, outside the archive`);
-    }
-  }
-  if (entry.type === 'Link') {
-    if (posix.isAbsolute(entry.linkpath) || climbsOut(entry.linkpath) || entry.linkpath === '') {
-      refuse(`is a hardlink to ${JSON.stringify(entry.linkpath)}, outside the archive`);
-    }
   }
 };

@@ -6,6 +6,7 @@ export type { ArchiveBlob, ArchiveImage, ArchiveManifest } from './layout.ts';
 export { blobPath } from './layout.ts';
 export { readArchiveSummary } from './read.ts';
 export { openTarStream } from './source.ts';
-export type { ArchiveEntryImage, ArchiveFormat, ArchiveSummary } from './summary.ts';
+export { openVerifiedTar, type VerifiedTar, type VerifiedTarOptions } from './stream.ts';
+export type { ArchiveDocuments, ArchiveEntryImage, ArchiveFormat, ArchiveSummary } from './summary.ts';
 export { type VerifyArchiveOptions, verifyArchive } from './verify.ts';
 export { type WriteArchiveOptions, type WrittenArchive, writeImageArchive } from './write.ts';

@@ -35,6 +35,8 @@ export type LayoutBlob =
 export const OCI_LAYOUT_FILE = 'oci-layout';
 export const INDEX_FILE = 'index.json';
 export const DOCKER_MANIFEST_FILE = 'manifest.json';
+/** Docker's legacy tag file, which `docker load` reads when manifest.json is absent. */
+export const REPOSITORIES_FILE = 'repositories';
 export const OCI_LAYOUT_BYTES = Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' }));
 
 /** `sha256:abc...` -> `blobs/sha256/abc...`, the path both the OCI layout and manifest.json use. */

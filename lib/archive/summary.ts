@@ -31,6 +31,8 @@ export interface ArchiveSummary {
 export interface ArchiveDocuments {
   index?: Buffer;
   dockerManifest?: Buffer;
+  ociLayout?: Buffer;
+  repositories?: Buffer;
 }
 
 export const parseDocument = <T>(archive: string, file: string, bytes: Buffer, schema: z.ZodType<T>): T => {

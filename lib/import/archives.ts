@@ -4,6 +4,8 @@ import { AirlockError } from '../errors.ts';
 export const ARCHIVE_SUFFIXES = ['.tar', '.tar.gz', '.tgz'] as const;
 /** Files the exporter writes next to the archives; they are read, not ignored. */
 const METADATA_FILES = new Set(['SHA256SUMS', 'images.json', 'README.md']);
+/** The importer runtime the exporter bundles (importer/linux-<arch>/…): listed in SHA256SUMS, never imported. */
+const RUNTIME_DIR = 'importer';
 
 export interface ArchiveListing {
   archives: string[];
@@ -33,6 +35,7 @@ export const listArchives = async (dir: string): Promise<ArchiveListing> => {
   const ignored: string[] = [];
   for (const entry of entries) {
     if (METADATA_FILES.has(entry.name) || entry.name.startsWith('.')) continue;
+    if (entry.name === RUNTIME_DIR && entry.isDirectory()) continue;
     const isArchive = entry.isFile() && ARCHIVE_SUFFIXES.some((suffix) => entry.name.endsWith(suffix));
     (isArchive ? archives : ignored).push(entry.name);
   }

@@ -77,6 +77,8 @@ export const runImportCommand = async (argv: readonly string[], io: ImportIo): P
       dir: options.dir,
       listing,
       runtime,
+      ...(options.images ? { images: options.images } : {}),
+      allowUnverified: options.allowUnverified,
       concurrency: options.concurrency,
       retries: options.retries,
       timeoutMs: options.timeout * 1000,
@@ -84,7 +86,7 @@ export const runImportCommand = async (argv: readonly string[], io: ImportIo): P
       ...(io.signal ? { signal: io.signal } : {}),
     });
     logger.info(
-      `${report.archives.length} archive(s), ${report.verified ? 'checked against SHA256SUMS' : 'no SHA256SUMS (not checked)'}`,
+      `${report.archives.length} archive(s), ${report.verified ? 'checked against SHA256SUMS' : 'UNVERIFIED: no SHA256SUMS'}`,
     );
     if (report.results.length > 0) io.stdout.write(`\n${formatResultTable(report.results)}\n\n`);
     const counts = countOutcomes(report.results);

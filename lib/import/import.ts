@@ -1,26 +1,25 @@
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import {
-  type ArchiveSummary,
-  openTarStream,
-  readArchiveSummary,
-  readChecksums,
-  verifyArchive,
-} from '../archive/index.ts';
+import { type ArchiveSummary, readArchiveSummary, readChecksums } from '../archive/index.ts';
 import { AirlockError } from '../errors.ts';
 import type { Logger } from '../report/log.ts';
-import { failedResult, formatResultLine, type ImageResult, secondsSince } from '../report/results.ts';
+import { formatResultLine, type ImageResult } from '../report/results.ts';
 import { withRetries } from '../retry.ts';
 import type { ContainerRuntime } from '../runtime/index.ts';
+import { type ImageListInput, loadAllowlist } from './allowlist.ts';
+import { type ArchiveRun, importArchive } from './archive-step.ts';
 import { type ArchiveListing, listArchives } from './archives.ts';
-import { expectedNames, indexRuntimeImages, isPresent } from './present.ts';
+import { indexRuntimeImages } from './present.ts';
 
 export interface ImportArchivesOptions {
   dir: string;
   /** The directory's listing when the caller already read it (for its log header); read here otherwise. */
   listing?: ArchiveListing;
   runtime: ContainerRuntime;
+  /** The release's image references (--images / AIRLOCK_IMAGES); images.json's names when absent. */
+  images?: ImageListInput;
+  /** Import even without SHA256SUMS (--allow-unverified), with a loud warning. */
+  allowUnverified?: boolean;
   concurrency: number;
   retries: number;
   /** Per archive, in milliseconds. */
@@ -29,6 +28,8 @@ export interface ImportArchivesOptions {
   signal?: AbortSignal;
   /** Called with each result as soon as its archive is done. */
   onResult?: (result: ImageResult) => void;
+  /** Test seam: runs after the first chunk of each archive was read from its open descriptor. */
+  afterFirstChunk?: (file: string) => Promise<void>;
 }
 
 export interface ImportReport {
@@ -58,12 +59,30 @@ const namesToLookUp = async (summaries: Iterable<Promise<ArchiveSummary>>): Prom
   return [...names];
 };
 
+/** SHA256SUMS, which is required unless the operator said otherwise, loudly. */
+const requireChecksums = async (options: ImportArchivesOptions): Promise<Map<string, string> | undefined> => {
+  const checksums = await readChecksums(options.dir);
+  if (checksums) return checksums;
+  const file = path.join(options.dir, 'SHA256SUMS');
+  if (!options.allowUnverified) {
+    throw new AirlockError(
+      'NOT_FOUND',
+      `${file} is missing, so no archive can be checked — copy SHA256SUMS from the export next to the archives, or pass --allow-unverified (AIRLOCK_ALLOW_UNVERIFIED=true) to import without checksums`,
+    );
+  }
+  options.logger.warn(
+    `UNVERIFIED IMPORT: ${file} is missing and --allow-unverified is set — archives are imported without checksums; whoever can write to ${options.dir} decides what this node runs`,
+  );
+  return undefined;
+};
+
 /** Imports every archive of a directory; one archive's failure never stops the others. */
 export const importArchives = async (options: ImportArchivesOptions): Promise<ImportReport> => {
   const { dir, runtime, logger } = options;
   const { archives, ignored } = options.listing ?? (await listArchives(dir));
   for (const name of ignored) logger.info(`ignored   ${name}  (not .tar, .tar.gz or .tgz)`);
-  const checksums = await readChecksums(dir);
+  const checksums = await requireChecksums(options);
+  const allowlist = await loadAllowlist(dir, options.images);
   const results: ImageResult[] = [];
   const report = (result: ImageResult) => {
     results.push(result);
@@ -71,51 +90,17 @@ export const importArchives = async (options: ImportArchivesOptions): Promise<Im
     options.onResult?.(result);
   };
 
-  if (checksums) {
-    for (const listed of checksums.keys()) {
-      if (archives.includes(listed)) continue;
-      report({
-        image: listed,
-        outcome: 'failed',
-        seconds: 0,
-        code: 'NOT_FOUND',
-        reason: `listed in SHA256SUMS but missing from ${dir} — copy it again`,
-      });
-    }
+  // Entries with a `/` are the importer runtime (importer/linux-<arch>/…), not archives.
+  for (const listed of checksums?.keys() ?? []) {
+    if (listed.includes('/') || archives.includes(listed)) continue;
+    report({
+      image: listed,
+      outcome: 'failed',
+      seconds: 0,
+      code: 'NOT_FOUND',
+      reason: `listed in SHA256SUMS but missing from ${dir} — copy it again`,
+    });
   }
-
-  /** The names the import must create; throws unless the whole archive checks out. */
-  const verifyForImport = async (name: string, file: string): Promise<string[]> => {
-    const expected = checksums?.get(name);
-    if (checksums && expected === undefined)
-      logger.warn(`${name}: not listed in SHA256SUMS, imported without a checksum`);
-    const verified = await verifyArchive(file, expected ? { sha256: expected } : {});
-    for (const image of verified.images) {
-      if (runtime.kind !== 'docker' || expectedNames(image, 'docker').length > 0) continue;
-      logger.warn(
-        `${name}: Docker cannot name an image by digest from an archive: ${image.names.join(', ')} goes in as image ${image.configDigest ?? '(no ID)'} without a name — pods on this node that reference it by digest will try to pull it; reference it by tag, or use containerd`,
-      );
-    }
-    return verified.images.flatMap((image) => expectedNames(image, runtime.kind));
-  };
-
-  /**
-   * The runtime's own report usually names everything it created; listing every image on the node after each
-   * archive would cost a call that grows with the node's image count.
-   */
-  const confirmNames = async (name: string, names: readonly string[], reported: ReadonlySet<string>) => {
-    let missing = names.filter((imageName) => !reported.has(imageName));
-    if (missing.length > 0) {
-      const after = indexRuntimeImages(await withRetries(() => runtime.listImages(missing), options));
-      missing = missing.filter((imageName) => !after.has(imageName));
-    }
-    if (missing.length > 0) {
-      throw new AirlockError(
-        'ARCHIVE_CORRUPT',
-        `${name}: imported, but the runtime has no image named ${missing.join(', ')}`,
-      );
-    }
-  };
 
   const readAhead = pLimit(SUMMARY_READERS);
   const summaries = new Map(
@@ -128,64 +113,20 @@ export const importArchives = async (options: ImportArchivesOptions): Promise<Im
   const wanted = await namesToLookUp(summaries.values());
   const present = indexRuntimeImages(await withRetries(() => runtime.listImages(wanted), options));
 
-  const concurrency = Math.max(1, options.concurrency);
-  // The runtime imports one archive (per slot) at a time; the next archive is verified meanwhile, so the
-  // runtime never waits on our read pass. Only one archive per slot runs ahead, so it is still in the page
-  // cache when the runtime reads it.
-  const inFlight = pLimit(concurrency + 1);
-  const importing = pLimit(concurrency);
-
-  await Promise.all(
-    archives.map(async (name) => {
-      let started = performance.now();
-      const file = path.join(dir, name);
-      // Time spent waiting for the runtime to finish the previous archive is not this archive's.
-      const waited = (since: number) => {
-        started += performance.now() - since;
-      };
-      try {
-        const done = await inFlight(async () => {
-          started = performance.now();
-          options.signal?.throwIfAborted();
-          const bytes = (await stat(file)).size;
-          const summary = await summaries.get(name)!;
-          if (isPresent(summary.images, present, runtime.kind)) {
-            report({
-              image: name,
-              outcome: 'skipped',
-              seconds: secondsSince(started),
-              bytes,
-              reason: 'already present with the same digest',
-              names: summary.images.flatMap((image) => expectedNames(image, runtime.kind)),
-            });
-            return undefined;
-          }
-          const names = await verifyForImport(name, file);
-          const queued = performance.now();
-          const imported = await importing(() => {
-            waited(queued);
-            return withRetries(
-              () =>
-                runtime.importTar(openTarStream(file, { decompress: !runtime.readsGzip }), {
-                  timeoutMs: options.timeoutMs,
-                  ...(options.signal ? { signal: options.signal } : {}),
-                }),
-              options,
-            );
-          });
-          return { bytes, names, reported: new Set(imported.names) };
-        });
-        if (!done) return;
-        // Pinning and confirming the names run beside the next archive's import.
-        const { bytes, names, reported } = done;
-        if (runtime.kind === 'containerd' && names.length > 0)
-          await withRetries(() => runtime.pin(names), options);
-        await confirmNames(name, names, reported);
-        report({ image: name, outcome: 'imported', seconds: secondsSince(started), bytes, names });
-      } catch (error) {
-        report(failedResult(name, started, error));
-      }
-    }),
-  );
+  const run: ArchiveRun = {
+    dir,
+    runtime,
+    logger,
+    retries: options.retries,
+    timeoutMs: options.timeoutMs,
+    ...(options.signal ? { signal: options.signal } : {}),
+    checksums,
+    allowlist,
+    present,
+    summaries,
+    importing: pLimit(Math.max(1, options.concurrency)),
+    ...(options.afterFirstChunk ? { afterFirstChunk: options.afterFirstChunk } : {}),
+  };
+  await Promise.all(archives.map(async (name) => report(await importArchive(run, name))));
   return { archives, ignored, verified: checksums !== undefined, results };
 };

@@ -8,6 +8,9 @@ export interface ImportOptions {
   namespace: string;
   dockerHost?: string;
   strict: boolean;
+  /** The release's image references, one per line, and where they came from; images.json's names when absent. */
+  images?: { text: string; source: string };
+  allowUnverified: boolean;
   concurrency: number;
   retries: number;
   /** Per image, in seconds. */
@@ -25,6 +28,8 @@ export const IMPORT_FLAGS = {
   namespace: 'AIRLOCK_NAMESPACE',
   'docker-host': 'AIRLOCK_DOCKER_HOST',
   strict: 'AIRLOCK_STRICT',
+  images: 'AIRLOCK_IMAGES',
+  'allow-unverified': 'AIRLOCK_ALLOW_UNVERIFIED',
   concurrency: 'AIRLOCK_CONCURRENCY',
   retries: 'AIRLOCK_RETRIES',
   timeout: 'AIRLOCK_TIMEOUT',
@@ -41,6 +46,9 @@ Imports every image archive in DIR into the node's container runtime.
   --namespace NS               containerd namespace (env AIRLOCK_NAMESPACE; default k8s.io)
   --docker-host unix://SOCK    (env AIRLOCK_DOCKER_HOST, then DOCKER_HOST)
   --strict                     exit 1 when any image failed (env AIRLOCK_STRICT=true)
+  --images REFS                the only images to create: references one per line, as the pod specs
+                               write them (env AIRLOCK_IMAGES; default: the names in DIR/images.json)
+  --allow-unverified           import without DIR/SHA256SUMS, loudly (env AIRLOCK_ALLOW_UNVERIFIED=true)
   --concurrency N              archives imported at once (env AIRLOCK_CONCURRENCY; default 1)
   --retries N                  retries for transient runtime errors (env AIRLOCK_RETRIES; default 2)
   --timeout SECONDS            per image (env AIRLOCK_TIMEOUT; default 600)
@@ -86,6 +94,8 @@ export const parseImportArguments = (
     namespace: { type: 'string' },
     'docker-host': { type: 'string' },
     strict: { type: 'boolean' },
+    images: { type: 'string' },
+    'allow-unverified': { type: 'boolean' },
     concurrency: { type: 'string' },
     retries: { type: 'string' },
     timeout: { type: 'string' },
@@ -109,6 +119,8 @@ export const parseImportArguments = (
     );
   }
   const strict = pick('strict');
+  const images = pick('images');
+  const allowUnverified = pick('allow-unverified');
   const verbose = pick('verbose');
   const concurrency = pick('concurrency');
   const retries = pick('retries');
@@ -123,6 +135,9 @@ export const parseImportArguments = (
     namespace: pick('namespace').text ?? 'k8s.io',
     ...(dockerHost ? { dockerHost } : {}),
     strict: strict.text === undefined ? false : parseBoolean(strict.name, strict.text),
+    ...(images.text === undefined ? {} : { images: { text: images.text, source: images.name } }),
+    allowUnverified:
+      allowUnverified.text === undefined ? false : parseBoolean(allowUnverified.name, allowUnverified.text),
     concurrency: concurrency.text === undefined ? 1 : parseCount(concurrency.name, concurrency.text, 1),
     retries: retries.text === undefined ? 2 : parseCount(retries.name, retries.text, 0),
     timeout: timeout.text === undefined ? 600 : parseCount(timeout.name, timeout.text, 1),

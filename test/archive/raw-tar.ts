@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Header, type HeaderData } from 'tar';
+import { Header, type HeaderData, Pax } from 'tar';
 
 /** Hand-made tar streams, including the hostile ones no well-behaved tool writes. */
 export interface RawEntry {
@@ -67,4 +67,24 @@ export const minimalLayout = (extra: RawEntry[] = []): RawEntry[] => {
     { path: `blobs/sha256/${sha256Hex(manifest)}`, body: manifest },
     { path: `blobs/sha256/${sha256Hex(config)}`, body: config },
   ];
+};
+
+/** One PAX extended-header record (`x`), or a global one (`g`), as raw tar blocks. */
+export const paxRecord = (fields: Record<string, string>, global = false): Buffer =>
+  new Pax(fields, global).encode();
+
+/**
+ * A ustar header whose name is split into the prefix and name fields (`<prefix>/<name>`), for the entry that
+ * follows a PAX path record: Go ignores the prefix then, node-tar may not.
+ */
+export const prefixedHeader = (prefix: string, name: string, body: Buffer): Buffer[] => {
+  const header = Buffer.alloc(512);
+  new Header({
+    path: `${prefix}/${name}`,
+    type: 'File',
+    size: body.length,
+    mode: 0o644,
+    mtime: new Date(0),
+  }).encode(header, 0);
+  return [header, body, Buffer.alloc((512 - (body.length % 512)) % 512)];
 };

@@ -114,19 +114,25 @@ describe('verifyArchive refuses hostile and foreign input', () => {
 
   it('rejects a symlink to /etc', async () => {
     const path = await hostile([{ path: 'blobs/etc', type: 'SymbolicLink', linkpath: '/etc' }]);
-    await expect(verifyArchive(path)).rejects.toMatchObject(corrupt('symlink to the absolute path "/etc"'));
+    await expect(verifyArchive(path)).rejects.toMatchObject(
+      corrupt('"blobs/etc" is a symlink to "/etc"; image archives hold no links'),
+    );
   });
 
   it('rejects a relative symlink that climbs out of the archive', async () => {
     const path = await hostile([
       { path: 'blobs/sha256/up', type: 'SymbolicLink', linkpath: '../../../etc/passwd' },
     ]);
-    await expect(verifyArchive(path)).rejects.toMatchObject(corrupt('outside the archive'));
+    await expect(verifyArchive(path)).rejects.toMatchObject(
+      corrupt('"blobs/sha256/up" is a symlink to "../../../etc/passwd"; image archives hold no links'),
+    );
   });
 
   it('rejects a hardlink pointing outside the archive', async () => {
     const path = await hostile([{ path: 'blobs/shadow', type: 'Link', linkpath: '../../etc/shadow' }]);
-    await expect(verifyArchive(path)).rejects.toMatchObject(corrupt('hardlink to "../../etc/shadow"'));
+    await expect(verifyArchive(path)).rejects.toMatchObject(
+      corrupt('"blobs/shadow" is a hardlink to "../../etc/shadow"; image archives hold no links'),
+    );
   });
 
   it('rejects a device node', async () => {
@@ -254,8 +260,8 @@ describe('verifyArchive refuses hostile and foreign input', () => {
 });
 
 describe('verifyArchive on foreign archives', () => {
-  /** What `docker save` wrote before Docker 25: manifest.json last, <id>/layer.tar, a symlinked duplicate layer. */
-  const dockerSave = (): Buffer => {
+  /** What `docker save` wrote before Docker 25: manifest.json last, <id>/layer.tar per layer. */
+  const dockerSave = (options: { symlinkedLayer?: boolean } = {}): Buffer => {
     const layer = rawTar([{ path: 'etc/hello', body: 'hello' }]);
     const config = JSON.stringify({
       architecture: 'arm',
@@ -275,7 +281,9 @@ describe('verifyArchive on foreign archives', () => {
       { path: 'aaa/', type: 'Directory' },
       { path: 'aaa/layer.tar', body: layer },
       { path: 'bbb/', type: 'Directory' },
-      { path: 'bbb/layer.tar', type: 'SymbolicLink', linkpath: '../aaa/layer.tar' },
+      options.symlinkedLayer
+        ? { path: 'bbb/layer.tar', type: 'SymbolicLink', linkpath: '../aaa/layer.tar' }
+        : { path: 'bbb/layer.tar', body: layer },
       { path: `${configHex}.json`, body: config },
       { path: 'repositories', body: '{}' },
       { path: 'manifest.json', body: manifest },
@@ -296,6 +304,13 @@ describe('verifyArchive on foreign archives', () => {
         },
       ],
     });
+  });
+
+  it('refuses a docker save archive whose duplicate layer is a symlink, naming the entry', async () => {
+    const path = await writeRaw('shared-layers.tar', dockerSave({ symlinkedLayer: true }));
+    await expect(verifyArchive(path)).rejects.toMatchObject(
+      corrupt('tar entry "bbb/layer.tar" is a symlink to "../aaa/layer.tar"; image archives hold no links'),
+    );
   });
 
   it('accepts `docker save | gzip` whatever the file is called', async () => {

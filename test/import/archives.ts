@@ -2,11 +2,11 @@
 // dockerd, skopeo, and the OCI-layout `docker save` of Docker 25+ assembled entry by entry.
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { writeImageArchive } from '../../lib/archive/index.ts';
+import { formatChecksums, writeImageArchive } from '../../lib/archive/index.ts';
 import { run } from '../../lib/exec/run.ts';
 import { MediaType } from '../../lib/oci/index.ts';
 import type { RigInfo } from '../../rig/types.ts';
@@ -203,3 +203,19 @@ export const writeEveryArchiveKind = async (
   const docker25 = await writeDocker25Archive(dir, 'docker25.tar', 'docker25');
   return { fixtures, docker25 };
 };
+
+/**
+ * SHA256SUMS over every archive in `dir`, as the exporter writes it (or only over `files`); returns the
+ * list an importer is given in AIRLOCK_IMAGES for `names`.
+ */
+export const sealDirectory = async (dir: string, options: { files?: string[] } = {}): Promise<void> => {
+  const files = options.files ?? (await readdir(dir)).filter((file) => /\.(tar|tar\.gz|tgz)$/.test(file));
+  const entries = [];
+  for (const file of files) entries.push({ file, sha256: sha256Hex(await readFile(join(dir, file))) });
+  await writeFile(join(dir, 'SHA256SUMS'), formatChecksums(entries));
+};
+
+/** The importer's environment for a release that renders `names`. */
+export const releaseEnv = (names: readonly string[]): NodeJS.ProcessEnv => ({
+  AIRLOCK_IMAGES: names.join('\n'),
+});
