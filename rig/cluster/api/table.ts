@@ -34,18 +34,16 @@ const podReady = (object: KubeObject): string => {
   return `${statuses.filter((status) => status.ready).length}/${total}`;
 };
 
-// kubectl's STATUS column: the reason of a waiting or terminated container wins over the phase.
+// kubectl's STATUS column: a waiting or terminated container's reason wins over the phase.
 const podStatus = (object: KubeObject): string => {
   if (object.metadata.deletionTimestamp) return 'Terminating';
-  const statuses = [
-    ...(object.status?.initContainerStatuses ?? []),
-    ...(object.status?.containerStatuses ?? []),
-  ];
-  for (const status of statuses as { state?: Record<string, { reason?: string }> }[]) {
-    const reason = status.state?.waiting?.reason ?? status.state?.terminated?.reason;
-    if (reason && reason !== 'Completed' && reason !== 'PodInitializing') return reason;
+  let reason: string | undefined;
+  for (const status of (object.status?.containerStatuses ?? []) as {
+    state?: Record<string, { reason?: string }>;
+  }[]) {
+    reason = status.state?.waiting?.reason ?? status.state?.terminated?.reason ?? reason;
   }
-  return object.status?.reason ?? object.status?.phase ?? 'Unknown';
+  return reason ?? object.status?.reason ?? object.status?.phase ?? 'Unknown';
 };
 
 const restarts = (object: KubeObject): number =>
