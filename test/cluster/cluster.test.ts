@@ -138,10 +138,17 @@ describe('npm run cluster', () => {
 
     const add = await clusterCli('node', 'add', 'node-2', '--dir', dir);
     expect(add.exitCode, add.stderr).toBe(0);
-    const wait = await kubectl(['wait', '--for=jsonpath={.status.phase}=Succeeded', 'pod/pinned', '--timeout=60s']);
+    const wait = await kubectl([
+      'wait',
+      '--for=jsonpath={.status.phase}=Succeeded',
+      'pod/pinned',
+      '--timeout=60s',
+    ]);
     expect(wait.exitCode, wait.stderr).toBe(0);
     expect((await kubectl(['logs', 'pinned'])).stdout).toBe('pinned ran');
-    expect((await kubectl(['get', 'pod', 'pinned', '-o', 'jsonpath={.spec.nodeName}'])).stdout).toBe('node-2');
+    expect((await kubectl(['get', 'pod', 'pinned', '-o', 'jsonpath={.spec.nodeName}'])).stdout).toBe(
+      'node-2',
+    );
   });
 
   it('answers what it does not serve with a Status, never a silent success', async () => {
@@ -149,8 +156,17 @@ describe('npm run cluster', () => {
     expect(storage.exitCode).not.toBe(0);
     expect(storage.stderr).toContain('NotFound');
     const body = join(dir, 'eviction.json');
-    await writeFile(body, JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'pinned' } }));
-    const eviction = await kubectl(['create', '--raw', '/api/v1/namespaces/default/pods/pinned/eviction', '-f', body]);
+    await writeFile(
+      body,
+      JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'pinned' } }),
+    );
+    const eviction = await kubectl([
+      'create',
+      '--raw',
+      '/api/v1/namespaces/default/pods/pinned/eviction',
+      '-f',
+      body,
+    ]);
     expect(eviction.exitCode).not.toBe(0);
     expect(eviction.stderr).toMatch(/the server could not find the requested resource \(pods\/eviction/);
   });

@@ -1,7 +1,8 @@
 // Running the stand-in the way checks outside the suite do: `npm run cluster -- …`, kubectl and Helm against
 // DIR/kubeconfig.
-import { execa } from 'execa';
+
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { ensureKubectl } from '../../rig/kubectl.ts';
 
 export const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
