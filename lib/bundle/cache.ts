@@ -4,6 +4,9 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Environment variables the exporter reads for the runtime (documented in OFFLINE-IMAGES.md). */
+export const RUNTIME_ENVIRONMENT = ['AIRLOCK_CACHE_DIR', 'AIRLOCK_DEBIAN_MIRROR'] as const;
+
 const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /**

@@ -17,11 +17,14 @@ export interface BundleLocation {
   imagesDir?: string;
 }
 
-/** Where the running importer.mjs sits, when next to it are a bundled loader and ctr; otherwise undefined. */
+/**
+ * Where the running importer.mjs sits, when next to it is a bundled loader (lib/<loader>); otherwise undefined.
+ * Only the loader decides: any other runtime file missing is for verifyBundle to name.
+ */
 export const locateBundle = (script: string): BundleLocation | undefined => {
   const dir = dirname(script);
   const platform = RUNTIME_PLATFORMS.find((candidate) => existsSync(join(dir, 'lib', candidate.loader)));
-  if (!platform || !existsSync(join(dir, 'bin/ctr'))) return undefined;
+  if (!platform) return undefined;
   const inImagesDir = basename(dir) === platform.name && basename(dirname(dir)) === 'importer';
   return { platform, dir, ...(inImagesDir ? { imagesDir: dirname(dirname(dir)) } : {}) };
 };
