@@ -2,9 +2,14 @@
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { buildImporterBundle } from '../../importer/build.ts';
+import { archiveFileName } from '../export/plan.ts';
 import type { Platform } from '../oci/index.ts';
+import { parseReference } from '../reference/index.ts';
+import { assembleRuntime } from './assemble.ts';
 import { runtimeCacheDir } from './cache.ts';
-import { runtimePlatformOf } from './platforms.ts';
+import { importerImageName, writeImporterImage } from './image.ts';
+import { readRuntimeLock } from './lock.ts';
+import { type RuntimePlatform, runtimePlatformOf } from './platforms.ts';
 import { type WrittenRuntime, writeImporterRuntime } from './write.ts';
 
 export const IMPORTER_MODES = ['auto', 'bundle', 'image', 'none'] as const;
@@ -46,20 +51,67 @@ export interface ExportImporterOptions {
   version: string;
 }
 
+const runtimePlatforms = (platforms: readonly Platform[]): RuntimePlatform[] => [
+  ...new Map(
+    platforms.map((platform) => {
+      const runtime = runtimePlatformOf(platform);
+      return [runtime.name, runtime];
+    }),
+  ).values(),
+];
+
 /** `--importer bundle`: the runtime of every platform into `<output>/importer/`. */
 export const exportImporterRuntime = async (options: ExportImporterOptions): Promise<WrittenRuntime> => {
-  const platforms = [
-    ...new Map(
-      options.platforms.map((platform) => {
-        const runtime = runtimePlatformOf(platform);
-        return [runtime.name, runtime];
-      }),
-    ).values(),
-  ];
+  const platforms = runtimePlatforms(options.platforms);
   return writeImporterRuntime({
     output: options.output,
     platforms,
     version: options.version,
     importerBundle: await buildImporterScript(),
   });
+};
+
+/** One images.json entry, as the exporter writes it for every archive. */
+export interface ImporterImageEntry {
+  reference: string;
+  names: string[];
+  digest: string;
+  mediaType: string;
+  platforms: string[];
+  file: string;
+  size: number;
+  sha256: string;
+  sources: Array<{ kind: string; file: string; location: string }>;
+}
+
+/** `--importer image`: `airlock/importer:<version>` as an archive beside the others, from the same runtime files. */
+export const exportImporterImage = async (
+  options: ExportImporterOptions & { compression: 'none' | 'gzip' },
+): Promise<ImporterImageEntry> => {
+  const cacheDir = runtimeCacheDir();
+  const lock = await readRuntimeLock();
+  const runtimes = [];
+  for (const platform of runtimePlatforms(options.platforms))
+    runtimes.push(await assembleRuntime(lock, platform, { cacheDir }));
+  const name = importerImageName(options.version);
+  const file = archiveFileName(parseReference(name), options.compression);
+  const written = await writeImporterImage({
+    path: join(options.output, file),
+    runtimes,
+    importerBundle: await buildImporterScript(cacheDir),
+    version: options.version,
+    layerDir: join(cacheDir, 'image-layers'),
+    compression: options.compression,
+  });
+  return {
+    reference: name,
+    names: written.image.names,
+    digest: written.image.target.descriptor.digest,
+    mediaType: written.image.target.descriptor.mediaType,
+    platforms: runtimes.map((runtime) => runtime.platform.oci),
+    file,
+    size: written.size,
+    sha256: written.sha256,
+    sources: [{ kind: 'importer', file: 'lib/bundle/runtime.lock.json', location: '--importer image' }],
+  };
 };

@@ -1,7 +1,9 @@
 export {
   checkImporterPlatforms,
+  exportImporterImage,
   exportImporterRuntime,
   IMPORTER_MODES,
+  type ImporterImageEntry,
   type ImporterMode,
   rendersImportHook,
   resolveImporterMode,

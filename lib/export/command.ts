@@ -3,7 +3,9 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
   checkImporterPlatforms,
+  exportImporterImage,
   exportImporterRuntime,
+  type ImporterImageEntry,
   type ImporterManifest,
   resolveImporterMode,
 } from '../bundle/index.ts';
@@ -136,6 +138,18 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
   try {
     await mkdir(options.output, { recursive: true });
     let importer: ImporterManifest | undefined;
+    let importerImage: ImporterImageEntry | undefined;
+    if (importerMode === 'image' && !options.dryRun) {
+      importerImage = await exportImporterImage({
+        output: options.output,
+        platforms: options.platforms,
+        version: IMPORTER_VERSION,
+        compression: options.compression,
+      });
+      logger.info(
+        `importer image ${importerImage.reference} (${importerImage.digest}) in ${options.output}/${importerImage.file}`,
+      );
+    }
     if (importerMode === 'bundle' && !options.dryRun) {
       importer = (
         await exportImporterRuntime({
@@ -164,7 +178,13 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
       ...(await readChart(options.chart).then((chart) => (chart ? { chart } : {}))),
     });
     progress.stop();
-    if (importer && report.manifest) await writeOutputs(options.output, { ...report.manifest, importer });
+    if ((importer || importerImage) && report.manifest) {
+      await writeOutputs(options.output, {
+        ...report.manifest,
+        images: [...report.manifest.images, ...(importerImage ? [importerImage] : [])],
+        ...(importer ? { importer } : {}),
+      });
+    }
     const failed = report.results.filter((result) => result.outcome === 'failed');
     if (!options.dryRun) {
       io.stderr.write(`\n${formatResultTable(report.results)}\n\n`);
