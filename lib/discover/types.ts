@@ -44,6 +44,8 @@ export interface DiscoveryResult {
   helmVersion?: string;
   /** Chart.yaml's name and version, as the schema'd loader read them (recorded in images.json). */
   chart: { name: string; version?: string };
+  /** The rendered manifests (multi-document YAML), when helm rendered the chart. */
+  manifests?: string;
 }
 
 export interface DiscoverOptions {

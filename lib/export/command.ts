@@ -1,4 +1,10 @@
 import {
+  checkImporterPlatforms,
+  exportImporterImage,
+  exportImporterRuntime,
+  resolveImporterMode,
+} from '../bundle/index.ts';
+import {
   type DiscoveredImage,
   type DiscoveryResult,
   discoverImages,
@@ -6,12 +12,13 @@ import {
   notRenderedLines,
 } from '../discover/index.ts';
 import { describeError, isAirlockError } from '../errors.ts';
+import { IMPORTER_VERSION } from '../import/command.ts';
 import { createRegistryClient } from '../registry/index.ts';
 import { createLogger, type Logger } from '../report/log.ts';
 import { createProgress } from '../report/progress.ts';
 import { formatCounts, formatFailureLine, formatResultTable } from '../report/results.ts';
 import { formatJsonDocument, summarizeResults } from '../report/summary.ts';
-import { type ExportReport, exportImages } from './export.ts';
+import { type ExportExtras, type ExportReport, exportImages } from './export.ts';
 import { finishLock, startLock } from './lock.ts';
 import { EXPORT_USAGE, type ExportCommandOptions, parseExportArguments } from './options.ts';
 
@@ -109,6 +116,26 @@ const prepare = async (
   return ExitCode.ok;
 };
 
+type ImporterChoice = ReturnType<typeof resolveImporterMode>;
+
+/** The importer's runtime (bundle) or image archive, written beside the archives under the export's lock. */
+const importerExtras = (mode: ImporterChoice, options: ExportCommandOptions, logger: Logger) => async () => {
+  const extras: ExportExtras = {};
+  const target = { output: options.output, platforms: options.platforms, version: IMPORTER_VERSION };
+  if (mode === 'image') {
+    const image = await exportImporterImage({ ...target, compression: options.compression });
+    logger.info(`importer image ${image.reference} (${image.digest}) in ${options.output}/${image.file}`);
+    extras.images = [image];
+  }
+  if (mode === 'bundle') {
+    extras.importer = (await exportImporterRuntime(target)).manifest;
+    logger.info(
+      `importer runtime for ${Object.keys(extras.importer.platforms).join(', ')} in ${options.output}/importer/`,
+    );
+  }
+  return extras;
+};
+
 /** Ctrl-C, SIGTERM and the caller's signal all stop the run the same way: partial files go, a re-run resumes. */
 const interruption = (io: CommandIo, logger: Logger) => {
   const controller = new AbortController();
@@ -159,6 +186,13 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
   const prepared = await prepare(argv, io);
   if (typeof prepared === 'number') return prepared;
   const { options, logger, discovery } = prepared;
+  const importerMode = resolveImporterMode(options.importer, discovery.manifests);
+  try {
+    if (importerMode !== 'none') checkImporterPlatforms(options.platforms);
+  } catch (error) {
+    logger.error(describeError(error));
+    return ExitCode.badInput;
+  }
   const config = options.config;
   const { signal, dispose } = interruption(io, logger);
   const progress = createProgress({ stream: io.stderr });
@@ -187,6 +221,7 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
       signal,
       dryRun: options.dryRun,
       prune: options.prune,
+      ...(importerMode === 'none' ? {} : { extras: importerExtras(importerMode, options, logger) }),
       sources: new Map(discovery.images.map((image) => [image.reference, image.sources])),
       ...(discovery.chart.version
         ? { chart: { name: discovery.chart.name, version: discovery.chart.version } }

@@ -40,6 +40,16 @@ export interface ExportImagesOptions {
   /** Where each image was found, recorded in images.json. */
   sources?: ReadonlyMap<string, ImagesJsonEntry['sources']>;
   chart?: ImagesJson['chart'];
+  /**
+   * Files written beside the archives under the same lock and listed in the same SHA256SUMS and images.json:
+   * the importer's runtime or its image archive.
+   */
+  extras?: () => Promise<ExportExtras>;
+}
+
+export interface ExportExtras {
+  images?: ImagesJsonEntry[];
+  importer?: ImagesJson['importer'];
 }
 
 export interface ExportReport {
@@ -189,12 +199,17 @@ const findUnlisted = async (options: ExportImagesOptions, manifest: ImagesJson):
   return unlisted;
 };
 
-const writeManifest = async (options: ExportImagesOptions, entries: ImagesJsonEntry[]) => {
+const writeManifest = async (
+  options: ExportImagesOptions,
+  entries: ImagesJsonEntry[],
+  extras: ExportExtras = {},
+) => {
   const manifest: ImagesJson = {
     generator: 'airlock',
     ...(options.chart ? { chart: options.chart } : {}),
     platforms: options.platforms.map(formatPlatform),
-    images: entries,
+    images: [...entries, ...(extras.images ?? [])],
+    ...(extras.importer ? { importer: extras.importer } : {}),
   };
   try {
     await writeOutputs(options.output, manifest);
@@ -240,9 +255,11 @@ export const exportImages = async (options: ExportImagesOptions): Promise<Export
     } finally {
       await source.dispose();
     }
+    const extras = await options.extras?.();
     const manifest = await writeManifest(
       options,
       entries.filter((entry): entry is ImagesJsonEntry => entry !== undefined),
+      extras,
     );
     return { results, manifest, unlisted: await findUnlisted(options, manifest) };
   } finally {

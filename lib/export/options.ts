@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { IMPORTER_MODES, type ImporterMode } from '../bundle/index.ts';
 import { type AirlockConfig, type FlagSpecs, loadConfig, parseFlags } from '../config/index.ts';
 import { AirlockError } from '../errors.ts';
 import type { Platform } from '../oci/index.ts';
@@ -28,6 +29,7 @@ export interface ExportCommandOptions {
   lock?: string;
   /** `--locked FILE`: export exactly the digests FILE locks; a moved tag fails. */
   locked?: string;
+  importer: ImporterMode;
   help: boolean;
   config?: AirlockConfig;
   configFile?: string;
@@ -56,6 +58,9 @@ Finds every image the chart uses and saves each as an archive that containerd an
   --why REF               print every place REF was found (template, object, field or argument, values key) and exit
   --lock FILE             write every reference with the digest it resolved to into FILE (default: no lockfile)
   --locked FILE           export exactly the digests FILE locks; fail if a tag has moved (default: no lockfile)
+  --importer MODE         auto|bundle|image|none: bundle writes the importer runtime (node, ctr, libraries) of
+                          every --platform into importer/; image writes the airlock/importer image archive;
+                          auto is bundle when the chart renders the import hook, else none (default: auto)
   --helm PATH             helm binary (default: helm on PATH)
   --verbose               debug logs
   -h, --help              this help
@@ -96,6 +101,7 @@ const EXPORT_FLAGS = {
   why: { type: 'string' },
   lock: { type: 'string' },
   locked: { type: 'string' },
+  importer: { type: 'string' },
   list: { type: 'boolean' },
   json: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
@@ -136,6 +142,14 @@ export const parseExportArguments = async (
     .filter(Boolean)
     .map(parsePlatform);
 
+  const importer = flags.importer ?? 'auto';
+  if (!(IMPORTER_MODES as readonly string[]).includes(importer)) {
+    throw new AirlockError(
+      'BAD_INPUT',
+      `--importer: expected ${IMPORTER_MODES.join(', ')}, got ${JSON.stringify(importer)}`,
+    );
+  }
+
   return {
     chart: flags.chart ?? config?.chart ?? 'helm',
     valuesFiles: flags.values ?? config?.values ?? [],
@@ -157,6 +171,7 @@ export const parseExportArguments = async (
     ...(flags.why ? { why: flags.why } : {}),
     ...(flags.lock ? { lock: flags.lock } : {}),
     ...(flags.locked ? { locked: flags.locked } : {}),
+    importer: importer as ImporterMode,
     help: Boolean(flags.help),
     ...(config ? { config } : {}),
     ...(configFile ? { configFile } : {}),

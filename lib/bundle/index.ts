@@ -1,0 +1,12 @@
+export {
+  checkImporterPlatforms,
+  exportImporterImage,
+  exportImporterRuntime,
+  IMPORTER_MODES,
+  type ImporterImageEntry,
+  type ImporterMode,
+  rendersImportHook,
+  resolveImporterMode,
+} from './export.ts';
+export { loaderCommand, RUNTIME_PLATFORMS, type RuntimePlatform, runtimePlatformOf } from './platforms.ts';
+export { type ImporterFileEntry, type ImporterManifest, importerFiles } from './write.ts';
