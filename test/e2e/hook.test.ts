@@ -68,9 +68,12 @@ const hookValues = (runtime: PodRuntime, failurePolicy: 'ignore' | 'fail') => ({
     imagesPath: NODE_IMAGES,
     failurePolicy,
     retries: 0,
-    importerImage: {
-      repository: importer.reference.split(':')[0],
-      tag: importer.reference.split(':')[1],
+    importer: {
+      mode: 'image',
+      image: {
+        repository: importer.reference.split(':')[0],
+        tag: importer.reference.split(':')[1],
+      },
     },
   },
 });
