@@ -133,6 +133,12 @@ export const imagesOf = (objects: readonly KubernetesObject[]): string[] => {
 export const ofKind = (objects: readonly KubernetesObject[], kind: string): KubernetesObject[] =>
   objects.filter((object) => object.kind === kind);
 
+/** The import hook's per-node Jobs (not the post-delete cleanup Job). */
+export const importJobsOf = (objects: readonly KubernetesObject[]): KubernetesObject[] =>
+  ofKind(objects, 'Job').filter(
+    (job) => job.metadata.labels?.['app.kubernetes.io/component'] === 'image-import',
+  );
+
 /** Writes values as a file for `--values`: JSON is YAML, and a file keeps types exact where --set guesses. */
 const withValuesFile = async <T>(values: object, use: (args: string[]) => Promise<T>): Promise<T> => {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-chart-'));

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type Container,
   helmBinaries,
+  importJobsOf,
   type KubernetesObject,
   ofKind,
   type PodSpec,
@@ -24,12 +25,11 @@ const RELEASE_IMAGES = [
 ].join('\n');
 
 const hookJobs = async (helm: string, imagePull: object, values: object = {}): Promise<KubernetesObject[]> =>
-  ofKind(
+  importJobsOf(
     await renderChart(helm, {
       ...values,
       imagePull: { enabled: true, importer: { hostImage: PAUSE }, ...imagePull },
     }),
-    'Job',
   );
 
 const onlyPodSpec = (jobs: readonly KubernetesObject[]): PodSpec => {
@@ -73,7 +73,9 @@ describe.each(helmBinaries())('image-import hook with $name', ({ path: helm }) =
     const documents = await renderDocuments(helm, {
       imagePull: { enabled: true, importer: { hostImage: PAUSE }, nodes: ['node-a', 'node-b'] },
     });
-    const hooks = documents.filter((document) => document.metadata.annotations?.['helm.sh/hook']);
+    const hooks = documents.filter((document) =>
+      document.metadata.annotations?.['helm.sh/hook']?.includes('pre-install'),
+    );
     expect(hooks.map((hook) => [hook.apiVersion, hook.kind, hook.metadata.name])).toEqual([
       ['v1', 'List', 'demo-airlock-demo-image-import'],
     ]);
@@ -88,6 +90,73 @@ describe.each(helmBinaries())('image-import hook with $name', ({ path: helm }) =
       ['Job', 'demo-airlock-demo-image-import-node-b'],
     ]);
     for (const item of items) expect(item.metadata.annotations).toBeUndefined();
+  });
+
+  it('deletes the import Jobs and their pods on uninstall with a post-delete hook that removes itself', async () => {
+    const documents = await renderDocuments(helm, {
+      imagePull: { enabled: true, importer: { hostImage: PAUSE }, nodes: ['node-a', 'node-b'] },
+    });
+    const cleanup = documents.filter(
+      (document) => document.metadata.annotations?.['helm.sh/hook'] === 'post-delete',
+    );
+    expect(
+      cleanup.map((object) => [object.kind, object.metadata.annotations?.['helm.sh/hook-weight']]),
+    ).toEqual([
+      ['ServiceAccount', '-5'],
+      ['Role', '-5'],
+      ['RoleBinding', '-5'],
+      ['Job', '0'],
+    ]);
+    for (const object of cleanup) {
+      expect(object.metadata.annotations?.['helm.sh/hook-delete-policy']).toBe(
+        'before-hook-creation,hook-succeeded',
+      );
+      expect(object.metadata.labels?.['app.kubernetes.io/component']).toBe('image-import-cleanup');
+    }
+    expect(ofKind(cleanup, 'Role')[0]).toMatchObject({
+      rules: [
+        { apiGroups: ['batch'], resources: ['jobs'], verbs: ['deletecollection'] },
+        { apiGroups: [''], resources: ['pods'], verbs: ['deletecollection'] },
+      ],
+    });
+    const spec = podSpecOf(ofKind(cleanup, 'Job')[0]!);
+    const container = spec?.containers[0];
+    expect(container?.image).toBe(PAUSE);
+    expect(container?.imagePullPolicy).toBe('Never');
+    expect(container?.command?.slice(0, 5)).toEqual([
+      '/images/importer/linux-amd64/lib/ld-linux-x86-64.so.2',
+      '--library-path',
+      '/images/importer/linux-amd64/lib',
+      '/images/importer/linux-amd64/bin/node',
+      '-e',
+    ]);
+    expect(container?.env).toContainEqual({
+      name: 'AIRLOCK_SELECTOR',
+      value: 'app.kubernetes.io/instance=demo,app.kubernetes.io/component=image-import',
+    });
+    expect(container?.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(spec?.affinity).toEqual({
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [
+            {
+              matchExpressions: [
+                { key: 'kubernetes.io/hostname', operator: 'In', values: ['node-a', 'node-b'] },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const imageMode = await renderDocuments(helm, {
+      imagePull: { enabled: true, importer: { mode: 'image' }, nodes: ['node-a'] },
+    });
+    expect(
+      imageMode.filter((object) => object.metadata.annotations?.['helm.sh/hook'] === 'post-delete'),
+    ).toEqual([]);
   });
 
   it('keeps finished Jobs for ttlSecondsAfterFinished, for their logs, and bounds their runtime', async () => {

@@ -8,7 +8,7 @@ import {
   containersOf,
   helmBinaries,
   imagesOf,
-  ofKind,
+  importJobsOf,
   podSpecOf,
   renderChart,
 } from './chart-render.ts';
@@ -72,7 +72,7 @@ describe.each(helmBinaries())('chart images with $name', ({ path: helm }) => {
       global: { imageRegistry: 'mirror.internal:5000' },
       imagePull: { enabled: true, nodes: ['node-a'], importer: { hostImage: 'registry.k8s.io/pause:3.10' } },
     });
-    expect(imagesOf(ofKind(objects, 'Job'))).toEqual(['registry.k8s.io/pause:3.10']);
+    expect(imagesOf(importJobsOf(objects))).toEqual(['registry.k8s.io/pause:3.10']);
   });
 
   it("puts an image's own registry in front of its repository", async () => {
