@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { buildImporterBundle } from '../importer/build.ts';
+import { debianMirror } from '../lib/bundle/debian.ts';
 import { run, toCommandError } from '../lib/exec/run.ts';
 import { normalizeReference } from '../lib/reference/index.ts';
 import { buildImporterImage, defaultImporterTag, REPOSITORY_ROOT } from '../scripts/build-importer-image.ts';
@@ -16,7 +17,6 @@ export const IMPORTER_BASE_IMAGE = 'airlock/importer-base:bookworm';
 const CACHE_DIR = resolve(REPOSITORY_ROOT, 'node_modules/.cache/airlock');
 const BASE_TARBALL = join(CACHE_DIR, 'importer-base', `bookworm-nodejs-${process.arch}.tar`);
 const LOCK_DIR = join(CACHE_DIR, 'importer-image.lock');
-const FALLBACK_MIRROR = 'http://deb.debian.org/debian';
 // `docker import` leaves the config empty; containerd and Docker then differ in what PATH a process gets.
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 // The host's identity and the documentation do not belong in an image.
@@ -37,40 +37,8 @@ export interface ImporterImage {
 
 const dockerEnv = (rig: Pick<RigInfo, 'docker'>) => ({ DOCKER_HOST: rig.docker.host });
 
-const isBookwormMirror = (types: string[], suites: string[]): boolean =>
-  types.includes('deb') && suites.includes('bookworm');
-
-/** The first `deb ... bookworm` URI of the machine's APT sources (deb822 `.sources` or one-line `.list`). */
-export const debianMirror = async (): Promise<string> => {
-  const listDir = '/etc/apt/sources.list.d';
-  const names = await readdir(listDir).catch(() => [] as string[]);
-  const files = ['/etc/apt/sources.list', ...names.map((name) => join(listDir, name))];
-  for (const file of files) {
-    const text = await readFile(file, 'utf8').catch(() => '');
-    if (file.endsWith('.sources')) {
-      for (const paragraph of text.split(/\n\s*\n/)) {
-        const field = (name: string) =>
-          paragraph
-            .match(new RegExp(`^${name}:\\s*(.*)$`, 'mi'))?.[1]
-            ?.trim()
-            .split(/\s+/) ?? [];
-        if (field('Enabled')[0] === 'no') continue;
-        const uri = field('URIs')[0];
-        if (uri && isBookwormMirror(field('Types'), field('Suites'))) return uri;
-      }
-    } else if (file.endsWith('.list')) {
-      for (const line of text.split('\n')) {
-        const words = line
-          .replace(/\[[^\]]*\]/, '')
-          .trim()
-          .split(/\s+/);
-        const [type, uri, suite] = words;
-        if (type && uri && suite && isBookwormMirror([type], [suite])) return uri;
-      }
-    }
-  }
-  return FALLBACK_MIRROR;
-};
+/** Kept for callers of the rig: the mirror lookup lives with the runtime's Debian sources now. */
+export { debianMirror };
 
 const exists = (path: string): Promise<boolean> =>
   stat(path).then(

@@ -172,7 +172,7 @@ export const discoverImages = async (options: DiscoverOptions): Promise<Discover
       notRendered,
       warnings,
       rendered: rendering !== undefined,
-      ...(rendering ? { helmVersion: rendering.version } : {}),
+      ...(rendering ? { helmVersion: rendering.version, manifests: rendering.manifests } : {}),
     };
   } finally {
     await workspace.close();

@@ -37,6 +37,8 @@ export interface DiscoveryResult {
   /** True when `helm template` rendered the chart; false when the list comes from values and annotations only. */
   rendered: boolean;
   helmVersion?: string;
+  /** The rendered manifests (multi-document YAML), when helm rendered the chart. */
+  manifests?: string;
 }
 
 export interface DiscoverOptions {

@@ -1,5 +1,6 @@
 import { execa, type Options, type ResultPromise } from 'execa';
 import { AirlockError } from '../errors.ts';
+import { launchOf } from './launcher.ts';
 
 /**
  * The one seam through which airlock runs other programs (helm, ctr, docker, skopeo, ...).
@@ -68,8 +69,9 @@ export const run = async (
   options: RunOptions = {},
 ): Promise<RunResult> => {
   const command = [file, ...args].join(' ');
+  const launch = launchOf(file, args);
   try {
-    const result = await execa(file, args, { ...toExecaOptions(options), all: false });
+    const result = await execa(launch.file, launch.args, { ...toExecaOptions(options), all: false });
     return { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? '') };
   } catch (error) {
     throw toCommandError(command, error);
@@ -80,9 +82,18 @@ export const run = async (
 export const spawn = (
   file: string,
   args: readonly string[],
-  options: RunOptions & { stdin?: 'pipe' } = {},
-): ResultPromise =>
-  execa(file, args, { ...toExecaOptions(options), ...(options.stdin ? { stdin: options.stdin } : {}) });
+  options: RunOptions & {
+    stdin?: 'pipe' /** Read stdout as a stream only, never kept in memory. */;
+    streamStdout?: boolean;
+  } = {},
+): ResultPromise => {
+  const launch = launchOf(file, args);
+  return execa(launch.file, launch.args, {
+    ...toExecaOptions(options),
+    ...(options.stdin ? { stdin: options.stdin } : {}),
+    ...(options.streamStdout ? { buffer: { stdout: false } } : {}),
+  });
+};
 
 export const toCommandError = (command: string, error: unknown): CommandError => {
   if (error instanceof CommandError) return error;

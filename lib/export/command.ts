@@ -1,14 +1,22 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import {
+  checkImporterPlatforms,
+  exportImporterRuntime,
+  type ImporterManifest,
+  resolveImporterMode,
+} from '../bundle/index.ts';
 import { type DiscoveredImage, type DiscoveryResult, discoverImages } from '../discover/index.ts';
 import { describeError, isAirlockError } from '../errors.ts';
+import { IMPORTER_VERSION } from '../import/command.ts';
 import { createRegistryClient } from '../registry/index.ts';
 import { createLogger, type Logger } from '../report/log.ts';
 import { createProgress } from '../report/progress.ts';
 import { formatCounts, formatResultTable } from '../report/results.ts';
 import { exportImages } from './export.ts';
 import { EXPORT_USAGE, type ExportCommandOptions, parseExportArguments } from './options.ts';
+import { writeOutputs } from './outputs.ts';
 
 export interface CommandIo {
   stdout: NodeJS.WritableStream;
@@ -98,6 +106,16 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
     return ExitCode.ok;
   }
 
+  const importerMode = resolveImporterMode(options.importer, discovery.manifests);
+  if (importerMode !== 'none') {
+    try {
+      checkImporterPlatforms(options.platforms);
+    } catch (error) {
+      logger.error(describeError(error));
+      return ExitCode.badInput;
+    }
+  }
+
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     logger.warn(`${signal} received: stopping, removing partial files (a re-run resumes)`);
@@ -117,6 +135,19 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
   });
   try {
     await mkdir(options.output, { recursive: true });
+    let importer: ImporterManifest | undefined;
+    if (importerMode === 'bundle' && !options.dryRun) {
+      importer = (
+        await exportImporterRuntime({
+          output: options.output,
+          platforms: options.platforms,
+          version: IMPORTER_VERSION,
+        })
+      ).manifest;
+      logger.info(
+        `importer runtime for ${Object.keys(importer.platforms).join(', ')} in ${options.output}/importer/`,
+      );
+    }
     const report = await exportImages({
       images: discovery.images.map((image) => image.reference),
       output: options.output,
@@ -133,6 +164,7 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
       ...(await readChart(options.chart).then((chart) => (chart ? { chart } : {}))),
     });
     progress.stop();
+    if (importer && report.manifest) await writeOutputs(options.output, { ...report.manifest, importer });
     const failed = report.results.filter((result) => result.outcome === 'failed');
     if (!options.dryRun) {
       io.stderr.write(`\n${formatResultTable(report.results)}\n\n`);

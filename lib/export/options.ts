@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { IMPORTER_MODES, type ImporterMode } from '../bundle/index.ts';
 import { type AirlockConfig, type FlagSpecs, loadConfig, parseFlags } from '../config/index.ts';
 import { AirlockError } from '../errors.ts';
 import type { Platform } from '../oci/index.ts';
@@ -21,6 +22,7 @@ export interface ExportCommandOptions {
   stallTimeoutMs: number;
   retries: number;
   helm?: string;
+  importer: ImporterMode;
   help: boolean;
   config?: AirlockConfig;
   configFile?: string;
@@ -45,6 +47,9 @@ Finds every image the chart uses and saves each as an archive that containerd an
   --timeout SECONDS       no bytes from a registry for this long fails the attempt, which is retried (default: 30)
   --retries N             attempts after the first on 429, 5xx, resets and stalls, per image (default: 4)
   --include-unrendered    also export images found in values that the chart does not render
+  --importer MODE         auto|bundle|image|none: bundle writes the importer runtime (node, ctr, libraries) of
+                          every --platform into importer/; image writes the airlock/importer image archive;
+                          auto is bundle when the chart renders the import hook, else none (default: auto)
   --helm PATH             helm binary (default: helm on PATH)
   --verbose               debug logs
   -h, --help              this help
@@ -82,6 +87,7 @@ const EXPORT_FLAGS = {
   timeout: { type: 'string' },
   retries: { type: 'string' },
   helm: { type: 'string' },
+  importer: { type: 'string' },
   list: { type: 'boolean' },
   json: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
@@ -121,6 +127,14 @@ export const parseExportArguments = async (
     .filter(Boolean)
     .map(parsePlatform);
 
+  const importer = flags.importer ?? 'auto';
+  if (!(IMPORTER_MODES as readonly string[]).includes(importer)) {
+    throw new AirlockError(
+      'BAD_INPUT',
+      `--importer: expected ${IMPORTER_MODES.join(', ')}, got ${JSON.stringify(importer)}`,
+    );
+  }
+
   return {
     chart: flags.chart ?? config?.chart ?? 'helm',
     valuesFiles: flags.values ?? config?.values ?? [],
@@ -138,6 +152,7 @@ export const parseExportArguments = async (
     compression,
     gzipLevel,
     ...(flags.helm ? { helm: flags.helm } : {}),
+    importer: importer as ImporterMode,
     help: Boolean(flags.help),
     ...(config ? { config } : {}),
     ...(configFile ? { configFile } : {}),

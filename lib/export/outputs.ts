@@ -4,6 +4,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { formatChecksums, readChecksums } from '../archive/index.ts';
+import { type ImporterManifest, importerFiles } from '../bundle/index.ts';
 
 /** One entry of images/images.json: what an operator (or a script) needs to know about each archive. */
 export interface ImagesJsonEntry {
@@ -23,6 +24,8 @@ export interface ImagesJson {
   chart?: { name: string; version: string };
   platforms: string[];
   images: ImagesJsonEntry[];
+  /** The importer runtime written next to the archives (`--importer bundle`). */
+  importer?: ImporterManifest;
 }
 
 export const SHA256SUMS = 'SHA256SUMS';
@@ -49,7 +52,10 @@ export const writeOutputs = async (output: string, manifest: ImagesJson) => {
   const sorted = [...manifest.images].sort((a, b) => a.file.localeCompare(b.file));
   await writeAtomically(
     path.join(output, SHA256SUMS),
-    formatChecksums(sorted.map((entry) => ({ file: entry.file, sha256: entry.sha256 }))),
+    formatChecksums([
+      ...sorted.map((entry) => ({ file: entry.file, sha256: entry.sha256 })),
+      ...(manifest.importer ? importerFiles(manifest.importer) : []),
+    ]),
   );
   await writeAtomically(
     path.join(output, IMAGES_JSON),

@@ -2,8 +2,8 @@ import { readdir } from 'node:fs/promises';
 import { AirlockError } from '../errors.ts';
 
 export const ARCHIVE_SUFFIXES = ['.tar', '.tar.gz', '.tgz'] as const;
-/** Files the exporter writes next to the archives; they are read, not ignored. */
-const METADATA_FILES = new Set(['SHA256SUMS', 'images.json', 'README.md']);
+/** Files the exporter writes next to the archives; they are read, not ignored. importer/ is the runtime. */
+const METADATA_FILES = new Set(['SHA256SUMS', 'images.json', 'README.md', 'importer']);
 
 export interface ArchiveListing {
   archives: string[];

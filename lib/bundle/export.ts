@@ -1,0 +1,65 @@
+// The exporter's `--importer` option: which importer goes next to the archives.
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { buildImporterBundle } from '../../importer/build.ts';
+import type { Platform } from '../oci/index.ts';
+import { runtimeCacheDir } from './cache.ts';
+import { runtimePlatformOf } from './platforms.ts';
+import { type WrittenRuntime, writeImporterRuntime } from './write.ts';
+
+export const IMPORTER_MODES = ['auto', 'bundle', 'image', 'none'] as const;
+export type ImporterMode = (typeof IMPORTER_MODES)[number];
+
+/** The label every object of the chart's import hook carries. */
+export const IMPORT_HOOK_LABEL = { key: 'app.kubernetes.io/component', value: 'image-import' } as const;
+
+/** True when a rendered object carries the import hook's component label. */
+export const rendersImportHook = (manifests: string | undefined): boolean => {
+  if (!manifests) return false;
+  for (const document of parseAllDocuments(manifests)) {
+    const labels = (document.toJS() as { metadata?: { labels?: Record<string, unknown> } } | null)?.metadata
+      ?.labels;
+    if (labels?.[IMPORT_HOOK_LABEL.key] === IMPORT_HOOK_LABEL.value) return true;
+  }
+  return false;
+};
+
+/** `auto` is `bundle` when the rendered chart holds the import hook, else `none`. */
+export const resolveImporterMode = (
+  mode: ImporterMode,
+  manifests: string | undefined,
+): Exclude<ImporterMode, 'auto'> =>
+  mode === 'auto' ? (rendersImportHook(manifests) ? 'bundle' : 'none') : mode;
+
+/** Fails before any download when a platform has no runtime: one line naming the supported ones. */
+export const checkImporterPlatforms = (platforms: readonly Platform[]): void => {
+  for (const platform of platforms) runtimePlatformOf(platform);
+};
+
+/** The bundled importer, built into the cache (esbuild is deterministic: the same tree gives the same bytes). */
+export const buildImporterScript = async (cacheDir: string = runtimeCacheDir()): Promise<string> =>
+  buildImporterBundle(join(cacheDir, 'importer', 'importer.mjs'));
+
+export interface ExportImporterOptions {
+  output: string;
+  platforms: readonly Platform[];
+  version: string;
+}
+
+/** `--importer bundle`: the runtime of every platform into `<output>/importer/`. */
+export const exportImporterRuntime = async (options: ExportImporterOptions): Promise<WrittenRuntime> => {
+  const platforms = [
+    ...new Map(
+      options.platforms.map((platform) => {
+        const runtime = runtimePlatformOf(platform);
+        return [runtime.name, runtime];
+      }),
+    ).values(),
+  ];
+  return writeImporterRuntime({
+    output: options.output,
+    platforms,
+    version: options.version,
+    importerBundle: await buildImporterScript(),
+  });
+};
