@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { stringify } from '@iarna/toml';
 import { AirlockError } from '../lib/errors.ts';
 import { run } from '../lib/exec/run.ts';
@@ -23,7 +23,14 @@ export interface RigContainerd {
 export interface ContainerdOptions {
   /** A directory of this run; root, state, socket, CNI config and log go below it. Keep it short. */
   dir: string;
+  /** The gRPC socket, e.g. `DIR/nodes/X/run/containerd/containerd.sock`. Default `<dir>/containerd.sock`. */
+  address?: string;
+  /** The CRI sandbox (pause) image; it must be imported before the first RunPodSandbox. Default PAUSE_IMAGE. */
+  sandboxImage?: string;
 }
+
+/** Every rig containerd's sandbox image: a scratch image holding only a static busybox (rig/pause-image.ts). */
+export const PAUSE_IMAGE = 'localhost/airlock/pause:busybox';
 
 // Snapshotters that only probe and complain on a plain ext4/xfs host; leaving them out keeps startup quick.
 const DISABLED_PLUGINS = [
@@ -33,7 +40,14 @@ const DISABLED_PLUGINS = [
   'io.containerd.snapshotter.v1.zfs',
 ];
 
-const containerdConfig = (dir: string, address: string, snapshotter: string): string =>
+interface ConfigInput {
+  dir: string;
+  address: string;
+  snapshotter: string;
+  sandboxImage: string;
+}
+
+const containerdConfig = ({ dir, address, snapshotter, sandboxImage }: ConfigInput): string =>
   stringify({
     version: 2,
     root: join(dir, 'root'),
@@ -51,6 +65,11 @@ const containerdConfig = (dir: string, address: string, snapshotter: string): st
         stream_server_address: '127.0.0.1',
         stream_server_port: '0',
         disable_tcp_service: true,
+        sandbox_image: sandboxImage,
+        // Pods get the daemon's own OOM score adjustment or more: raising it needs CAP_SYS_RESOURCE, which
+        // containers on this kind of machine lack, and without this every RunPodSandbox fails.
+        restrict_oom_score_adj: true,
+        // Host-network pods only: no CNI plugin is installed and none is needed.
         cni: { bin_dir: join(dir, 'cni', 'bin'), conf_dir: join(dir, 'cni', 'net.d') },
         containerd: {
           snapshotter,
@@ -114,9 +133,11 @@ export const startContainerd = async (options: ContainerdOptions): Promise<RigCo
     await mkdir(join(dir, sub), { recursive: true });
   }
   const snapshotter = (await overlayWorks(dir)) ? 'overlayfs' : 'native';
-  const address = join(dir, 'containerd.sock');
+  const address = options.address ?? join(dir, 'containerd.sock');
+  await mkdir(dirname(address), { recursive: true });
   const configPath = join(dir, 'config.toml');
-  await writeFile(configPath, containerdConfig(dir, address, snapshotter));
+  const sandboxImage = options.sandboxImage ?? PAUSE_IMAGE;
+  await writeFile(configPath, containerdConfig({ dir, address, snapshotter, sandboxImage }));
   const logFile = join(dir, 'containerd.log');
   const daemon = await startDaemon({
     name: 'containerd',

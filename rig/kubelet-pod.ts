@@ -104,13 +104,82 @@ export const resolveMounts = (container: IContainer, sources: Map<string, string
   });
 
 // Kubernetes expands $(NAME) in env values, command and args from the env defined before; $$ escapes.
-const expand = (text: string, env: Map<string, string>): string =>
+export const expand = (text: string, env: Map<string, string>): string =>
   text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (whole, name: string | undefined) => {
     if (whole === '$$') return '$';
     return name !== undefined && env.has(name) ? env.get(name)! : whole;
   });
 
-const fieldValue = (fieldPath: string, spec: IPodSpec, options: PodContextOptions): string => {
+/** Where env values come from: downward-API fields, and the ConfigMaps and Secrets already fetched by name. */
+export interface EnvSources {
+  /** The pod's namespace, for kubelet's messages. */
+  namespace: string;
+  /** A downward-API fieldPath's value; undefined when not supported. */
+  field(fieldPath: string): string | undefined;
+  /** ConfigMap data by name; an absent name is a ConfigMap that does not exist. */
+  configMaps: Record<string, Record<string, string>>;
+  /** Secret data by name, decoded; an absent name is a Secret that does not exist. */
+  secrets: Record<string, Record<string, string>>;
+}
+
+/** A container's env that kubelet cannot build: the container waits with CreateContainerConfigError. */
+export class EnvConfigError extends Error {
+  readonly code = 'CREATE_CONTAINER_CONFIG' as const;
+}
+
+interface KeyRef {
+  name?: string;
+  key: string;
+  optional?: boolean;
+}
+
+// kubelet's own wording (pkg/kubelet/kubelet_pods.go), which `kubectl describe` users know.
+const keyValue = (kind: 'ConfigMap' | 'Secret', ref: KeyRef, sources: EnvSources): string | undefined => {
+  const name = ref.name ?? '';
+  const data = (kind === 'ConfigMap' ? sources.configMaps : sources.secrets)[name];
+  if (!data) {
+    if (ref.optional) return undefined;
+    throw new EnvConfigError(`${kind.toLowerCase()} "${name}" not found`);
+  }
+  const value = data[ref.key];
+  if (value === undefined && !ref.optional) {
+    throw new EnvConfigError(`couldn't find key ${ref.key} in ${kind} ${sources.namespace}/${name}`);
+  }
+  return value;
+};
+
+const envValue = (variable: IEnvVar, sources: EnvSources, env: Map<string, string>): string | undefined => {
+  const from = variable.valueFrom;
+  if (!from) return expand(variable.value ?? '', env);
+  if (from.fieldRef) {
+    const value = sources.field(from.fieldRef.fieldPath);
+    if (value === undefined) throw unsupported(`env fieldRef ${from.fieldRef.fieldPath}`);
+    return value;
+  }
+  if (from.configMapKeyRef) return keyValue('ConfigMap', from.configMapKeyRef, sources);
+  if (from.secretKeyRef) return keyValue('Secret', from.secretKeyRef, sources);
+  throw unsupported(`env ${variable.name} valueFrom ${Object.keys(from).join(', ')}`);
+};
+
+/** The container's environment as kubelet builds it: envFrom first, then env in order with $(VAR) expansion. */
+export const resolveEnvFrom = (container: IContainer, sources: EnvSources): Map<string, string> => {
+  const env = new Map<string, string>();
+  for (const source of container.envFrom ?? []) {
+    const ref = source.configMapRef ?? source.secretRef;
+    if (!ref) throw unsupported(`envFrom ${Object.keys(source).join(', ')}`);
+    const kind = source.configMapRef ? 'configmap' : 'secret';
+    const data = (source.configMapRef ? sources.configMaps : sources.secrets)[ref.name ?? ''];
+    if (!data && !ref.optional) throw new EnvConfigError(`${kind} "${ref.name ?? ''}" not found`);
+    for (const [key, value] of Object.entries(data ?? {})) env.set(`${source.prefix ?? ''}${key}`, value);
+  }
+  for (const variable of container.env ?? []) {
+    const value = envValue(variable, sources, env);
+    if (value !== undefined) env.set(variable.name, value);
+  }
+  return env;
+};
+
+const fieldValue = (fieldPath: string, spec: IPodSpec, options: PodContextOptions): string | undefined => {
   switch (fieldPath) {
     case 'spec.nodeName':
       return options.nodeName ?? spec.nodeName ?? 'rig-node';
@@ -124,52 +193,26 @@ const fieldValue = (fieldPath: string, spec: IPodSpec, options: PodContextOption
     case 'status.podIP':
       return '127.0.0.1';
     default:
-      throw unsupported(`env fieldRef ${fieldPath}`);
+      return undefined;
   }
-};
-
-const envValue = (
-  variable: IEnvVar,
-  spec: IPodSpec,
-  options: PodContextOptions,
-  env: Map<string, string>,
-) => {
-  const from = variable.valueFrom;
-  if (!from) return expand(variable.value ?? '', env);
-  if (from.fieldRef) return fieldValue(from.fieldRef.fieldPath, spec, options);
-  if (from.configMapKeyRef) {
-    const value = options.configMaps?.[from.configMapKeyRef.name ?? '']?.[from.configMapKeyRef.key];
-    if (value === undefined && !from.configMapKeyRef.optional) {
-      throw new Error(
-        `env ${variable.name}: no key ${from.configMapKeyRef.key} in ConfigMap ${from.configMapKeyRef.name}`,
-      );
-    }
-    return value;
-  }
-  throw unsupported(`env ${variable.name} valueFrom ${Object.keys(from).join(', ')}`);
 };
 
 export const resolveEnv = (
   container: IContainer,
   spec: IPodSpec,
   options: PodContextOptions,
-): Map<string, string> => {
-  const env = new Map<string, string>();
-  for (const source of container.envFrom ?? []) {
-    if (!source.configMapRef) throw unsupported(`envFrom ${Object.keys(source).join(', ')}`);
-    const data = options.configMaps?.[source.configMapRef.name ?? ''] ?? {};
-    for (const [key, value] of Object.entries(data)) env.set(`${source.prefix ?? ''}${key}`, value);
-  }
-  for (const variable of container.env ?? []) {
-    const value = envValue(variable, spec, options, env);
-    if (value !== undefined) env.set(variable.name, value);
-  }
-  return env;
-};
+): Map<string, string> =>
+  resolveEnvFrom(container, {
+    namespace: options.namespace ?? 'default',
+    field: (fieldPath) => fieldValue(fieldPath, spec, options),
+    configMaps: options.configMaps ?? {},
+    secrets: {},
+  });
 
 export const effectiveSecurityContext = (spec: IPodSpec, container: IContainer): ISecurityContext => ({
   runAsUser: spec.securityContext?.runAsUser,
   runAsGroup: spec.securityContext?.runAsGroup,
+  runAsNonRoot: spec.securityContext?.runAsNonRoot,
   seccompProfile: spec.securityContext?.seccompProfile,
   ...Object.fromEntries(
     Object.entries(container.securityContext ?? {}).filter(([, value]) => value !== undefined),
