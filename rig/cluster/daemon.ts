@@ -43,7 +43,7 @@ export const runClusterDaemon = async (dir: string, nodeCount: number): Promise<
       const object = store.get('nodes', undefined, node.name);
       return {
         name: node.name,
-        ready: Boolean(object && conditionHolds(object, 'Ready')),
+        ready: Boolean(node.kubelet && object && conditionHolds(object, 'Ready')),
         containerd: node.address,
         root: node.root,
       };
