@@ -38,6 +38,8 @@ export const Container = z.looseObject({
   name: z.string(),
   image: z.string(),
   imagePullPolicy: z.string().optional(),
+  command: z.array(z.string()).optional(),
+  workingDir: z.string().optional(),
   env: z
     .array(
       z.looseObject({
@@ -84,11 +86,26 @@ const WithPodTemplate = z.looseObject({
 });
 
 /** Parses a multi-document manifest as Helm prints it; empty documents (disabled templates) are dropped. */
-export const parseManifests = (text: string): KubernetesObject[] =>
+export const parseDocuments = (text: string): KubernetesObject[] =>
   parseAllDocuments(text)
     .map((document): unknown => document.toJS())
     .filter((value) => value !== null && value !== undefined)
     .map((value) => KubernetesObject.parse(value));
+
+const ListDocument = z.looseObject({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('List'),
+  items: z.array(z.unknown()),
+});
+
+/** The objects a manifest makes, as Helm's kube client builds them: a v1 List stands for its items. */
+export const flattenLists = (documents: readonly KubernetesObject[]): KubernetesObject[] =>
+  documents.flatMap((document) => {
+    const list = ListDocument.safeParse(document);
+    return list.success ? list.data.items.map((item) => KubernetesObject.parse(item)) : [document];
+  });
+
+export const parseManifests = (text: string): KubernetesObject[] => flattenLists(parseDocuments(text));
 
 /** The pod spec of a workload (Deployment, Job, ...), or undefined for objects without pods. */
 export const podSpecOf = (object: KubernetesObject): PodSpec | undefined => {
@@ -116,6 +133,12 @@ export const imagesOf = (objects: readonly KubernetesObject[]): string[] => {
 export const ofKind = (objects: readonly KubernetesObject[], kind: string): KubernetesObject[] =>
   objects.filter((object) => object.kind === kind);
 
+/** The import hook's per-node Jobs (not the post-delete cleanup Job). */
+export const importJobsOf = (objects: readonly KubernetesObject[]): KubernetesObject[] =>
+  ofKind(objects, 'Job').filter(
+    (job) => job.metadata.labels?.['app.kubernetes.io/component'] === 'image-import',
+  );
+
 /** Writes values as a file for `--values`: JSON is YAML, and a file keeps types exact where --set guesses. */
 const withValuesFile = async <T>(values: object, use: (args: string[]) => Promise<T>): Promise<T> => {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-chart-'));
@@ -128,8 +151,8 @@ const withValuesFile = async <T>(values: object, use: (args: string[]) => Promis
   }
 };
 
-/** `helm template` of the chart with the given values; returns the parsed objects. */
-export const renderChart = async (helm: string, values: object = {}): Promise<KubernetesObject[]> =>
+/** `helm template` of the chart with the given values; returns the documents as printed (Lists kept whole). */
+export const renderDocuments = async (helm: string, values: object = {}): Promise<KubernetesObject[]> =>
   withValuesFile(values, async (valuesArgs) => {
     const { stdout } = await run(helm, [
       'template',
@@ -139,8 +162,12 @@ export const renderChart = async (helm: string, values: object = {}): Promise<Ku
       NAMESPACE,
       ...valuesArgs,
     ]);
-    return parseManifests(stdout);
+    return parseDocuments(stdout);
   });
+
+/** `helm template` of the chart with the given values; returns the objects it makes (List items included). */
+export const renderChart = async (helm: string, values: object = {}): Promise<KubernetesObject[]> =>
+  flattenLists(await renderDocuments(helm, values));
 
 /** The stderr of a `helm template` that is expected to fail. */
 export const renderChartError = async (helm: string, values: object): Promise<string> =>
@@ -166,7 +193,10 @@ const DryRunRelease = z.looseObject({
 
 export interface DryRunInstall {
   objects: KubernetesObject[];
+  /** The hook objects, List items included. */
   hooks: KubernetesObject[];
+  /** The hook documents as Helm records them (a List is one hook). */
+  hookDocuments: KubernetesObject[];
   notes: string;
 }
 
@@ -197,6 +227,7 @@ export const installDryRun = async (
     return {
       objects: parseManifests(release.manifest),
       hooks: release.hooks.flatMap((hook) => parseManifests(hook.manifest)),
+      hookDocuments: release.hooks.flatMap((hook) => parseDocuments(hook.manifest)),
       notes: release.info.notes,
     };
   });

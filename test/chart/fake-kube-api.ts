@@ -3,9 +3,20 @@ import { createServer, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+export interface FakeNodeImage {
+  names: string[];
+  sizeBytes: number;
+}
+
 export interface FakeNode {
   name: string;
   labels?: Record<string, string>;
+  /** The Ready condition's status; default true. */
+  ready?: boolean;
+  /** status.images, as kubelet reports them (repo tags and repo digests under one entry). */
+  images?: FakeNodeImage[];
+  /** status.nodeInfo fields; the rest of nodeInfo is filled in like a kubeadm node's. */
+  nodeInfo?: { containerRuntimeVersion?: string; kubeletVersion?: string; architecture?: string };
 }
 
 export interface FakeKubeApiOptions {
@@ -32,6 +43,39 @@ const group = (name: string) => ({
   name,
   versions: [{ groupVersion: `${name}/v1`, version: 'v1' }],
   preferredVersion: { groupVersion: `${name}/v1`, version: 'v1' },
+});
+
+/** A Node object in the shape the API server returns it. */
+const nodeObject = (node: FakeNode) => ({
+  apiVersion: 'v1',
+  kind: 'Node',
+  metadata: { name: node.name, labels: node.labels ?? {} },
+  status: {
+    conditions: [
+      { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory' },
+      node.ready === false
+        ? {
+            type: 'Ready',
+            status: 'Unknown',
+            reason: 'NodeStatusUnknown',
+            message: 'Kubelet stopped posting node status.',
+          }
+        : {
+            type: 'Ready',
+            status: 'True',
+            reason: 'KubeletReady',
+            message: 'kubelet is posting ready status',
+          },
+    ],
+    images: node.images ?? [],
+    nodeInfo: {
+      architecture: 'amd64',
+      containerRuntimeVersion: 'containerd://1.7.24',
+      kubeletVersion: 'v1.30.0',
+      operatingSystem: 'linux',
+      ...node.nodeInfo,
+    },
+  },
 });
 
 const notFound = {
@@ -65,7 +109,11 @@ export const startFakeKubeApi = async ({
   const routes: Record<string, unknown> = {
     '/version': { major: '1', minor: '30', gitVersion: 'v1.30.0', platform: 'linux/amd64' },
     '/api': { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] },
-    '/apis': { kind: 'APIGroupList', apiVersion: 'v1', groups: [group('apps'), group('batch')] },
+    '/apis': {
+      kind: 'APIGroupList',
+      apiVersion: 'v1',
+      groups: [group('apps'), group('batch'), group('rbac.authorization.k8s.io')],
+    },
     '/api/v1': {
       kind: 'APIResourceList',
       groupVersion: 'v1',
@@ -81,6 +129,11 @@ export const startFakeKubeApi = async ({
       groupVersion: 'apps/v1',
       resources: [resource('deployments', 'Deployment', true)],
     },
+    '/apis/rbac.authorization.k8s.io/v1': {
+      kind: 'APIResourceList',
+      groupVersion: 'rbac.authorization.k8s.io/v1',
+      resources: [resource('roles', 'Role', true), resource('rolebindings', 'RoleBinding', true)],
+    },
     '/apis/batch/v1': {
       kind: 'APIResourceList',
       groupVersion: 'batch/v1',
@@ -90,8 +143,9 @@ export const startFakeKubeApi = async ({
       kind: 'NodeList',
       apiVersion: 'v1',
       metadata: {},
-      items: nodes.map((node) => ({ metadata: { name: node.name, labels: node.labels ?? {} } })),
+      items: nodes.map(nodeObject),
     },
+    ...Object.fromEntries(nodes.map((node) => [`/api/v1/nodes/${node.name}`, nodeObject(node)])),
   };
   const reply = (response: ServerResponse, status: number, body: unknown): void => {
     response.writeHead(status, { 'content-type': 'application/json' });
@@ -99,7 +153,7 @@ export const startFakeKubeApi = async ({
   };
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://fake').pathname;
-    if (nodeListForbidden && path === '/api/v1/nodes') return reply(response, 403, forbiddenNodes);
+    if (nodeListForbidden && path.startsWith('/api/v1/nodes')) return reply(response, 403, forbiddenNodes);
     const body = routes[path];
     if (body !== undefined) return reply(response, 200, body);
     // Helm keeps releases in Secrets: an empty list means no release of that name exists yet.

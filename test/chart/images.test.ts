@@ -8,7 +8,7 @@ import {
   containersOf,
   helmBinaries,
   imagesOf,
-  ofKind,
+  importJobsOf,
   podSpecOf,
   renderChart,
 } from './chart-render.ts';
@@ -52,11 +52,11 @@ describe.each(helmBinaries())('chart images with $name', ({ path: helm }) => {
     expect(new Set(policies)).toEqual(new Set(['IfNotPresent']));
   });
 
-  it('puts global.imageRegistry in front of every image, the importer included', async () => {
+  it('puts global.imageRegistry in front of every image, the importer image included', async () => {
     const objects = await renderChart(helm, {
       global: { imageRegistry: 'mirror.internal:5000' },
       web: { image: { registry: 'ghcr.io' } },
-      imagePull: { enabled: true, nodes: ['node-a'] },
+      imagePull: { enabled: true, nodes: ['node-a'], importer: { mode: 'image' } },
     });
     expect(imagesOf(objects)).toEqual([
       'mirror.internal:5000/airlock/demo-init:1.0.0',
@@ -65,6 +65,14 @@ describe.each(helmBinaries())('chart images with $name', ({ path: helm }) => {
       'mirror.internal:5000/airlock/demo-metrics:1.0.0',
       'mirror.internal:5000/airlock/importer:0.1.0',
     ]);
+  });
+
+  it('leaves the host image of bundle mode as given: it is on the node already, never pulled', async () => {
+    const objects = await renderChart(helm, {
+      global: { imageRegistry: 'mirror.internal:5000' },
+      imagePull: { enabled: true, nodes: ['node-a'], importer: { hostImage: 'registry.k8s.io/pause:3.10' } },
+    });
+    expect(imagesOf(importJobsOf(objects))).toEqual(['registry.k8s.io/pause:3.10']);
   });
 
   it("puts an image's own registry in front of its repository", async () => {
@@ -88,17 +96,12 @@ describe.each(helmBinaries())('chart images with $name', ({ path: helm }) => {
     expect(imagesOf(objects)).toContain('airlock/demo-web:0.1.0');
   });
 
-  it('lists in Chart.yaml exactly the images the chart renders, plus the importer', async () => {
+  it('lists in Chart.yaml exactly the images the chart renders, and not the importer', async () => {
     const rendered = imagesOf(await renderChart(helm));
-    const importer = ofKind(
-      await renderChart(helm, { imagePull: { enabled: true, nodes: ['node-a'] } }),
-      'Job',
-    ).flatMap((job) => imagesOf([job]));
-    expect(importer).toEqual(['airlock/importer:0.1.0']);
-
     const { artifactHub, helm: helmImages } = await chartImageAnnotations();
     expect(helmImages).toEqual(artifactHub);
-    expect(artifactHub.map((entry) => entry.image).sort()).toEqual([...rendered, ...importer].sort());
+    expect(artifactHub.map((entry) => entry.image).sort()).toEqual([...rendered].sort());
+    expect(artifactHub.map((entry) => entry.image).join(' ')).not.toContain('importer');
     expect(new Set(artifactHub.map((entry) => entry.name)).size).toBe(artifactHub.length);
   });
 });
@@ -109,9 +112,13 @@ describe('importer image', () => {
       .looseObject({ appVersion: z.string() })
       .parse(parse(await readFile(join(chartDir, 'Chart.yaml'), 'utf8')));
     const values = z
-      .looseObject({ imagePull: z.looseObject({ importerImage: z.looseObject({ tag: z.string() }) }) })
+      .looseObject({
+        imagePull: z.looseObject({
+          importer: z.looseObject({ image: z.looseObject({ tag: z.string() }) }),
+        }),
+      })
       .parse(parse(await readFile(join(chartDir, 'values.yaml'), 'utf8')));
-    expect(values.imagePull.importerImage.tag).toBe(chart.appVersion);
+    expect(values.imagePull.importer.image.tag).toBe(chart.appVersion);
     expect(chart.appVersion).not.toBe('latest');
   });
 });

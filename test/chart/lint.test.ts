@@ -5,7 +5,10 @@ import { chartDir, helmBinaries } from './chart-render.ts';
 describe.each(helmBinaries())('helm lint with $name', ({ path: helm }) => {
   it.each([
     ['default values', []],
-    ['the import hook enabled', ['--set', 'imagePull.enabled=true']],
+    [
+      'the import hook enabled',
+      ['--set', 'imagePull.enabled=true', '--set', 'imagePull.importer.hostImage=registry.k8s.io/pause:3.10'],
+    ],
     [
       'the import hook on named nodes through Docker',
       [
@@ -15,6 +18,8 @@ describe.each(helmBinaries())('helm lint with $name', ({ path: helm }) => {
         'imagePull.nodes={a,b}',
         '--set',
         'imagePull.runtime=docker',
+        '--set',
+        'imagePull.importer.mode=image',
       ],
     ],
   ])('passes --strict with %s', async (_case, args) => {

@@ -119,6 +119,14 @@ describe.each(helmBinaries())('values validation with $name', ({ path: helm }) =
     ['a digest without algorithm', { worker: { image: { digest: 'abc123' } } }, ['digest']],
     ['a relative images path', { imagePull: { imagesPath: 'images' } }, ['imagesPath']],
     ['a node name with upper case', { imagePull: { nodes: ['Node-A'] } }, ['nodes']],
+    ['an importer mode other than bundle or image', { imagePull: { importer: { mode: 'shell' } } }, ['mode']],
+    ['an architecture without runtime', { imagePull: { importer: { arch: 'riscv64' } } }, ['arch']],
+    [
+      'the importer image under its old key',
+      { imagePull: { importerImage: { tag: '1' } } },
+      ['importerImage'],
+    ],
+    ['a negative log retention', { imagePull: { ttlSecondsAfterFinished: -1 } }, ['ttlSecondsAfterFinished']],
   ])('rejects %s and names it', async (_case, values, named) => {
     const stderr = await renderChartError(helm, values);
     for (const word of named) expect(stderr).toContain(word);

@@ -1,34 +1,34 @@
-// The whole path on one node: export the chart's app images from a registry, render the chart with the import
-// hook on, run the hook Job's pod as kubelet would (its image, env, hostPaths) on the rig's containerd or dockerd,
-// then ask the runtime for every image exactly as the app's Deployments reference it.
+// The whole path on one node in bundle mode: export the chart's app images and the importer runtime, render the
+// chart with the import hook on and a host image that holds nothing of ours, run the hook Job's pod as kubelet
+// would (its image, command, env, hostPaths) on the rig's containerd or dockerd, then ask the runtime for every
+// image exactly as the app's Deployments reference it.
 import { copyFile, mkdir, mkdtemp, readdir, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { readArchiveSummary } from '../../lib/archive/index.ts';
+import { exportImporterRuntime } from '../../lib/bundle/index.ts';
 import { run } from '../../lib/exec/run.ts';
 import { exportImages } from '../../lib/export/export.ts';
+import { writeOutputs } from '../../lib/export/outputs.ts';
 import { normalizeReference } from '../../lib/reference/index.ts';
-import { createRegistryClient } from '../../lib/registry/client.ts';
+import { createRegistryClient, parsePlatform } from '../../lib/registry/index.ts';
 import { silentLogger } from '../../lib/report/log.ts';
 import { createProgress } from '../../lib/report/progress.ts';
 import { imageStatus } from '../../rig/cri.ts';
 import { ociImage, pushImage } from '../../rig/factory/index.ts';
-import {
-  ensureImporterImage,
-  type ImporterImage,
-  loadImageIntoContainerd,
-} from '../../rig/importer-image.ts';
 import { type PodRuntime, runPod } from '../../rig/kubelet.ts';
+import { importPauseImage, PAUSE_IMAGE } from '../../rig/pause-image.ts';
+import { loadEmptyHostImage } from '../bundle/support.ts';
 import {
   helmBinaries,
   imagesOf,
+  importJobsOf,
   type KubernetesObject,
-  ofKind,
   podSpecOf,
   renderChart,
+  renderDocuments,
 } from '../chart/chart-render.ts';
 import { validateKubernetesObject } from '../chart/kubernetes-validate.ts';
 import { summaryLines } from '../import/run-import.ts';
@@ -42,10 +42,12 @@ const SOCKETS: Record<PodRuntime, string> = {
 };
 const NODE = 'node-a';
 
-let importer: ImporterImage;
 let imagesDir: string;
 let workDir: string;
 let workerDigest: string;
+// The image each runtime's node holds to run the bundle in: the rig's own pause image (one static busybox) on
+// containerd; on dockerd, which cannot load an OCI layout, a scratch image holding one text file.
+const hostImages: Record<PodRuntime, string> = { containerd: PAUSE_IMAGE, docker: '' };
 
 /** Values that point every app image at the rig's registry; the worker is pinned by digest, as the chart ships it. */
 const appValues = () => ({
@@ -59,7 +61,7 @@ const appValues = () => ({
   },
 });
 
-const hookValues = (runtime: PodRuntime, failurePolicy: 'ignore' | 'fail') => ({
+const hookValues = (runtime: PodRuntime, failurePolicy: 'ignore' | 'fail', importer: object = {}) => ({
   ...appValues(),
   imagePull: {
     enabled: true,
@@ -68,10 +70,7 @@ const hookValues = (runtime: PodRuntime, failurePolicy: 'ignore' | 'fail') => ({
     imagesPath: NODE_IMAGES,
     failurePolicy,
     retries: 0,
-    importerImage: {
-      repository: importer.reference.split(':')[0],
-      tag: importer.reference.split(':')[1],
-    },
+    importer: { hostImage: hostImages[runtime], ...importer },
   },
 });
 
@@ -86,30 +85,21 @@ const collector = () => {
   return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 };
 
-beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), 'airlock-e2e-'));
-  imagesDir = join(workDir, 'images');
-  await mkdir(imagesDir);
-  importer = await ensureImporterImage(rig);
-  await loadImageIntoContainerd(rig, importer.reference);
-  for (const name of ['web', 'init', 'worker', 'metrics']) {
-    const image = await ociImage({ name: `e2e-demo-${name}` });
-    const pushed = await pushImage(image, {
-      registry: rig.registry.host,
-      repository: `airlock/demo-${name}`,
-      tag: '1.0.0',
-    });
-    if (name === 'worker') workerDigest = pushed.digest;
-  }
-  // The app images exactly as the rendered Deployments reference them. (The chart also lists the importer
-  // image, which is loaded on nodes by hand and cannot come from this rig's registry.)
+/** The app images as the exporter writes them, with the importer runtime next to them, as `--importer bundle` does. */
+const exportAppImages = async () => {
   const apps = (await renderChart(rig.helm.v3.path, appValues())).filter((object) => object.kind !== 'Job');
+  const platforms = [parsePlatform('linux/amd64')];
+  const { manifest: importer } = await exportImporterRuntime({
+    output: imagesDir,
+    platforms,
+    version: '0.1.0',
+  });
   const client = createRegistryClient({ logger: silentLogger });
   try {
     const report = await exportImages({
       images: imagesOf(apps).map(normalizeReference),
       output: imagesDir,
-      platforms: [{ os: 'linux', architecture: 'amd64' }],
+      platforms,
       compression: 'gzip',
       gzipLevel: 0,
       concurrency: 2,
@@ -121,10 +111,29 @@ beforeAll(async () => {
       }),
     });
     const failed = report.results.filter((result) => result.outcome === 'failed');
-    if (failed.length > 0) throw new Error(`export failed: ${JSON.stringify(failed)}`);
+    if (failed.length > 0 || !report.manifest) throw new Error(`export failed: ${JSON.stringify(failed)}`);
+    await writeOutputs(imagesDir, { ...report.manifest, importer });
   } finally {
     await client.close();
   }
+};
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'airlock-e2e-'));
+  imagesDir = join(workDir, 'images');
+  await mkdir(imagesDir);
+  await importPauseImage({ address: rig.containerd.address, snapshotter: rig.containerd.snapshotter });
+  hostImages.docker = await loadEmptyHostImage(rig);
+  for (const name of ['web', 'init', 'worker', 'metrics']) {
+    const image = await ociImage({ name: `e2e-demo-${name}` });
+    const pushed = await pushImage(image, {
+      registry: rig.registry.host,
+      repository: `airlock/demo-${name}`,
+      tag: '1.0.0',
+    });
+    if (name === 'worker') workerDigest = pushed.digest;
+  }
+  await exportAppImages();
 }, 900_000);
 
 afterAll(async () => {
@@ -134,11 +143,17 @@ afterAll(async () => {
 const rigSocket = (runtime: PodRuntime) =>
   runtime === 'docker' ? rig.docker.socket : rig.containerd.address;
 
-/** The single hook Job's pod spec, after every rendered object passed the Kubernetes schemas. */
-const renderHook = async (helm: string, runtime: PodRuntime, failurePolicy: 'ignore' | 'fail') => {
-  const objects = await renderChart(helm, hookValues(runtime, failurePolicy));
-  for (const object of objects) validateKubernetesObject(object);
-  const jobs = ofKind(objects, 'Job');
+/** The single import Job's pod spec, after every rendered document passed the Kubernetes schemas. */
+const renderHook = async (
+  helm: string,
+  runtime: PodRuntime,
+  failurePolicy: 'ignore' | 'fail',
+  importer: object = {},
+) => {
+  const documents = await renderDocuments(helm, hookValues(runtime, failurePolicy, importer));
+  for (const document of documents) validateKubernetesObject(document);
+  const objects = await renderChart(helm, hookValues(runtime, failurePolicy, importer));
+  const jobs = importJobsOf(objects);
   expect(jobs).toHaveLength(1);
   const spec = podSpecOf(jobs[0] as KubernetesObject);
   if (!spec) throw new Error('the hook Job has no pod template');
@@ -168,31 +183,10 @@ const present = async (runtime: PodRuntime, reference: string): Promise<boolean>
   );
 };
 
-/** Docker's image ID of the digest-pinned worker, read from its archive (Docker holds it by ID only). */
-const workerImageId = async (): Promise<string> => {
-  for (const file of await readdir(imagesDir)) {
-    if (!file.endsWith('.tar.gz')) continue;
-    const summary = await readArchiveSummary(join(imagesDir, file));
-    const image = summary.images.find((entry) =>
-      entry.names.some((name) => name.endsWith(`@${workerDigest}`)),
-    );
-    if (image?.configDigest) return image.configDigest;
-  }
-  throw new Error(`no archive in ${imagesDir} holds the worker ${workerDigest}`);
-};
-
 const removeAppImages = async (runtime: PodRuntime, references: readonly string[]) => {
   if (runtime === 'docker') {
     const tagged = references.filter((reference) => !reference.includes('@'));
-    await run('docker', [
-      '-H',
-      rig.docker.host,
-      'image',
-      'rm',
-      '--force',
-      ...tagged,
-      await workerImageId(),
-    ]).catch(() => undefined);
+    await run('docker', ['-H', rig.docker.host, 'image', 'rm', '--force', ...tagged]).catch(() => undefined);
     return;
   }
   const { stdout } = await run('ctr', [
@@ -209,15 +203,20 @@ const removeAppImages = async (runtime: PodRuntime, references: readonly string[
     await run('ctr', ['--address', rig.containerd.address, '-n', 'k8s.io', 'images', 'rm', ...names]);
 };
 
+// Docker's image load cannot create repo@digest names (OFFLINE-IMAGES.md, Runtime support).
+const expectedOn = (runtime: PodRuntime, appImages: readonly string[]) =>
+  runtime === 'docker' ? appImages.filter((reference) => !reference.includes('@')) : appImages;
+
 describe('the exported images directory', () => {
-  it('holds one archive per app image, SHA256SUMS and images.json', async () => {
+  it('holds one archive per app image, the amd64 importer runtime, SHA256SUMS and images.json', async () => {
     const files = (await readdir(imagesDir)).sort();
     expect(files.filter((file) => file.endsWith('.tar.gz'))).toHaveLength(4);
-    expect(files).toEqual(expect.arrayContaining(['SHA256SUMS', 'images.json']));
+    expect(files).toEqual(expect.arrayContaining(['SHA256SUMS', 'images.json', 'importer']));
+    expect(await readdir(join(imagesDir, 'importer'))).toContain('linux-amd64');
   });
 });
 
-describe.each(helmBinaries())('the import hook rendered by $name', ({ path: helm }) => {
+describe.each(helmBinaries())('the import hook rendered by $name, in bundle mode', ({ path: helm }) => {
   describe.each(['containerd', 'docker'] as const)('on %s', (runtime) => {
     let appImages: string[];
     let spec: IPodSpec;
@@ -225,6 +224,17 @@ describe.each(helmBinaries())('the import hook rendered by $name', ({ path: helm
     beforeAll(async () => {
       ({ spec, appImages } = await renderHook(helm, runtime, 'ignore'));
       await removeAppImages(runtime, appImages);
+    });
+
+    it('runs in a host image that holds nothing of ours, as root without any privilege', () => {
+      const [container] = spec.containers;
+      expect(container?.image).toBe(hostImages[runtime]);
+      expect(container?.imagePullPolicy).toBe('Never');
+      expect(container?.securityContext).toMatchObject({
+        privileged: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
     });
 
     it('imports every app image so that the runtime finds it as the Deployments reference it', async () => {
@@ -235,11 +245,12 @@ describe.each(helmBinaries())('the import hook rendered by $name', ({ path: helm
       expect(result.logs).toMatch(
         new RegExp(`^airlock importer \\S+ on node ${NODE}: ${runtime} .* at .*${SOCKETS[runtime]}`, 'm'),
       );
-      expect(summaryOf(result.logs)).toMatchObject({ runtime, archives: 4, imported: 4, failed: 0 });
-      // Docker's image load cannot create repo@digest names; see the Docker limitation test below.
-      const expected =
-        runtime === 'docker' ? appImages.filter((reference) => !reference.includes('@')) : appImages;
-      for (const reference of expected) {
+      const summary = summaryOf(result.logs);
+      expect(summary).toMatchObject({ runtime, archives: 4, failed: 0 });
+      // Docker keeps the digest-pinned worker by ID only, which removeAppImages cannot name: it may be skipped.
+      expect(summary.imported + summary.skipped).toBe(4);
+      if (runtime === 'containerd') expect(summary.imported).toBe(4);
+      for (const reference of expectedOn(runtime, appImages)) {
         await vi.waitFor(async () => expect(await present(runtime, reference), reference).toBe(true), {
           timeout: 15_000,
           interval: 200,
@@ -261,9 +272,8 @@ describe.each(helmBinaries())('the import hook rendered by $name', ({ path: helm
       async (policy, exitCode) => {
         const { spec: policySpec } = await renderHook(helm, runtime, policy);
         const mixed = await mkdtemp(join(workDir, `mixed-${runtime}-`));
+        await run('cp', ['-a', `${imagesDir}/.`, mixed]);
         const archives = (await readdir(imagesDir)).filter((file) => file.endsWith('.tar.gz'));
-        for (const file of [...archives, 'SHA256SUMS'])
-          await copyFile(join(imagesDir, file), join(mixed, file));
         // A copy cut short on its way to the node.
         await copyFile(join(imagesDir, archives[0] ?? ''), join(mixed, 'broken.tar.gz'));
         await truncate(join(mixed, 'broken.tar.gz'), 2000);
@@ -272,36 +282,42 @@ describe.each(helmBinaries())('the import hook rendered by $name', ({ path: helm
         const result = await runHook(policySpec, runtime, mixed);
         expect(result.exitCode, result.logs).toBe(exitCode);
         expect(result.logs).toMatch(/^failed {4}broken\.tar\.gz {2}.*truncated/m);
-        expect(summaryOf(result.logs)).toMatchObject({ imported: 4, failed: 1 });
-        const expected =
-          runtime === 'docker' ? appImages.filter((reference) => !reference.includes('@')) : appImages;
-        for (const reference of expected) expect(await present(runtime, reference), reference).toBe(true);
+        const summary = summaryOf(result.logs);
+        expect(summary).toMatchObject({ failed: 1 });
+        expect(summary.imported + summary.skipped).toBe(4);
+        for (const reference of expectedOn(runtime, appImages))
+          expect(await present(runtime, reference), reference).toBe(true);
       },
     );
   });
 });
 
-describe('Docker limitation', () => {
-  it('holds a digest-only image by its ID alone, and says so in the log: docker load cannot create repo@digest names', async () => {
-    const pinned = `${rig.registry.host}/airlock/demo-worker@${workerDigest}`;
-    const { spec, appImages } = await renderHook(rig.helm.v4.path, 'docker', 'ignore');
-    await removeAppImages('docker', appImages);
-    const result = await runHook(spec, 'docker');
-    expect(result.exitCode, result.logs).toBe(0);
-    const id = await workerImageId();
-    expect(result.logs).toContain(
-      `Docker cannot name an image by digest from an archive: ${pinned} goes in as image ${id} without a name`,
-    );
-    const { stdout } = await run('docker', [
-      '-H',
-      rig.docker.host,
-      'image',
-      'inspect',
-      '--format',
-      '{{json .RepoTags}}',
-      id,
+describe('bad input on a node', () => {
+  it('does not start in a host image the node does not hold: the Job never pulls it', async () => {
+    const absent = 'localhost/airlock/absent:1';
+    const { spec } = await renderHook(rig.helm.v4.path, 'containerd', 'ignore', { hostImage: absent });
+    expect(spec.containers[0]?.imagePullPolicy).toBe('Never');
+    await expect(runHook(spec, 'containerd')).rejects.toThrow(`image ${absent} is not present in containerd`);
+  });
+
+  it('fails at once on a node architecture the export has no runtime for, naming its runtime path', async () => {
+    const { spec } = await renderHook(rig.helm.v4.path, 'containerd', 'ignore', { arch: 'arm64' });
+    const result = await runHook(spec, 'containerd');
+    expect(result.exitCode).not.toBe(0);
+    expect(result.logs).toContain('/images/importer/linux-arm64/lib/ld-linux-aarch64.so.1');
+  });
+
+  it('stops with one line naming a runtime file that is missing, and imports nothing', async () => {
+    const { spec, appImages } = await renderHook(rig.helm.v4.path, 'containerd', 'fail');
+    const damaged = await mkdtemp(join(workDir, 'damaged-'));
+    await run('cp', ['-a', `${imagesDir}/.`, damaged]);
+    await rm(join(damaged, 'importer/linux-amd64/bin/ctr'));
+    await removeAppImages('containerd', appImages);
+    const result = await runHook(spec, 'containerd', damaged);
+    expect(result.exitCode).toBe(1);
+    expect(result.logs.trim().split('\n')).toEqual([
+      'error: importer/linux-amd64/bin/ctr: listed in SHA256SUMS, missing — copy the exported images directory to this node again',
     ]);
-    expect(stdout).toBe('[]');
-    expect(await present('docker', pinned)).toBe(false);
+    for (const reference of appImages) expect(await present('containerd', reference), reference).toBe(false);
   });
 });

@@ -3,7 +3,7 @@
 // field manager applied last time and no longer sends.
 import { parse as parseYaml } from 'yaml';
 import { recordManager } from './managed-fields.ts';
-import { type ApiRequest, insertObject, managerOf, replaceObject } from './objects.ts';
+import { type ApiRequest, checkFields, insertObject, managerOf, replaceObject } from './objects.ts';
 import { type Json, jsonPatch, mergePatch, pruneDropped, strategicMergePatch } from './patch.ts';
 import { ApiError } from './status.ts';
 import type { Store } from './store.ts';
@@ -26,6 +26,7 @@ const applyPatch = (
     throw new ApiError('BadRequest', 'apply: the body must be an object');
   body.metadata ??= {};
   checkKind(request.type, body);
+  checkFields(request, body, true);
   const manager = request.query.get('fieldManager');
   if (!manager) {
     throw new ApiError(
@@ -73,6 +74,7 @@ export const patchObject = (store: Store, request: ApiRequest, applied: AppliedC
     );
   }
   const next = patched as unknown as KubeObject;
+  checkFields(request, next, false);
   // A patch that names no resourceVersion applies to whatever is stored now.
   const sentVersion = (request.body as { metadata?: { resourceVersion?: string } })?.metadata
     ?.resourceVersion;

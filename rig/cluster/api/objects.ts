@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { applyDefaults, normalizeOnWrite } from './defaults.ts';
 import { managerFromUserAgent, recordManager } from './managed-fields.ts';
 import { apiVersionOf, type ResourceType } from './resources.ts';
+import { unknownFieldsOf } from './schemas.ts';
 import { fieldSelectorPredicate, labelSelectorPredicate } from './selectors.ts';
 import { ApiError, notFound } from './status.ts';
 import type { Store } from './store.ts';
@@ -19,7 +20,40 @@ export interface ApiRequest {
   body?: unknown;
   contentType: string;
   userAgent?: string;
+  /** Warning headers for the response (fieldValidation=Warn, the default). */
+  warnings: string[];
 }
+
+/**
+ * fieldValidation: Strict refuses unknown fields with 400, Warn (the default) answers with a Warning header per
+ * field, Ignore drops them silently, as the real server does.
+ */
+export const checkFields = (request: ApiRequest, object: KubeObject, apply: boolean): void => {
+  const directive = request.query.get('fieldValidation') ?? 'Warn';
+  if (directive === 'Ignore') return;
+  if (directive !== 'Strict' && directive !== 'Warn') {
+    throw new ApiError(
+      'BadRequest',
+      `fieldValidation: Unsupported value: "${directive}": supported values: "Ignore", "Strict", "Warn"`,
+    );
+  }
+  const unknown = unknownFieldsOf(request.type.kind, object);
+  if (unknown.length === 0) return;
+  const messages = unknown.map((field) =>
+    apply ? `.${field}: field not declared in schema` : `unknown field "${field}"`,
+  );
+  if (directive === 'Warn') {
+    request.warnings.push(...messages);
+    return;
+  }
+  const { kind } = request.type;
+  throw new ApiError(
+    'BadRequest',
+    apply
+      ? messages.join(', ')
+      : `${kind} in version "${request.type.version}" cannot be handled as a ${kind}: strict decoding error: ${messages.join(', ')}`,
+  );
+};
 
 export const withKind = (type: ResourceType, object: KubeObject): KubeObject => ({
   ...object,
@@ -119,6 +153,7 @@ export const insertObject = (store: Store, request: ApiRequest, input: KubeObjec
 
 export const createObject = (store: Store, request: ApiRequest): KubeObject => {
   const body = requireBody(request);
+  checkFields(request, body, false);
   const object = structuredClone(body);
   recordManager(object, managerOf(request), 'Update', body);
   return insertObject(store, request, object);
@@ -152,6 +187,7 @@ export const replaceObject = (store: Store, request: ApiRequest, input: KubeObje
 
 export const updateObject = (store: Store, request: ApiRequest): KubeObject => {
   const body = requireBody(request);
+  checkFields(request, body, false);
   const object = structuredClone(body);
   recordManager(object, managerOf(request), 'Update', body, request.subresource);
   return replaceObject(store, request, object);

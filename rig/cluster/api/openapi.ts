@@ -9,13 +9,10 @@ import {
   type ResourceType,
   typesInGroupVersion,
 } from './resources.ts';
-import { schemaFor } from './schemas.ts';
+import { components, kindComponent } from './schemas.ts';
 
 const gvPath = (group: string, version: string): string =>
   group ? `apis/${group}/${version}` : `api/${version}`;
-
-const definitionName = (type: ResourceType): string =>
-  `io.k8s.api.${type.group ? type.group.split('.')[0] : 'core'}.${type.version}.${type.kind}`;
 
 const gvk = (type: ResourceType) => [{ group: type.group, version: type.version, kind: type.kind }];
 
@@ -49,9 +46,14 @@ const pathsFor = (type: ResourceType) => {
 export const openApiV3Document = (group: string, version: string) => {
   const types = typesInGroupVersion(group, version);
   if (types.length === 0) return undefined;
+  for (const type of RESOURCE_TYPES) kindComponent(type.kind);
+  const kinds = new Map(types.map((type) => [kindComponent(type.kind), type]));
+  // Every type parsed so far: a superset of what this group version's kinds reference.
   const schemas: Record<string, unknown> = {};
-  for (const type of types)
-    schemas[definitionName(type)] = { ...schemaFor(type.kind), 'x-kubernetes-group-version-kind': gvk(type) };
+  for (const [name, schema] of Object.entries(components)) {
+    const type = kinds.get(name);
+    schemas[name] = type ? { ...schema, 'x-kubernetes-group-version-kind': gvk(type) } : schema;
+  }
   return {
     openapi: '3.0.0',
     info: { title: 'Kubernetes', version: 'v1.33.0' },

@@ -69,8 +69,14 @@ const readBody = async (request: IncomingMessage): Promise<unknown> => {
   }
 };
 
-const sendJson = (response: ServerResponse, code: number, body: unknown): void => {
+const sendJson = (response: ServerResponse, code: number, body: unknown, warnings: string[] = []): void => {
   const text = JSON.stringify(body);
+  // RFC 7234 warn-code 299, as the real server sends field validation warnings; kubectl and Helm print them.
+  if (warnings.length > 0)
+    response.setHeader(
+      'Warning',
+      warnings.map((warning) => `299 - ${JSON.stringify(warning)}`),
+    );
   response.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   response.end(text);
 };
@@ -154,6 +160,7 @@ const dispatch = async (
     body: method === 'GET' ? undefined : await readBody(incoming),
     contentType: incoming.headers['content-type'] ?? 'application/json',
     userAgent: incoming.headers['user-agent'],
+    warnings: [],
   };
   const { store } = options;
   if (path.subresource === 'log' && method !== 'GET')
@@ -164,11 +171,11 @@ const dispatch = async (
     case 'POST':
       if (path.name)
         throw new ApiError('MethodNotAllowed', `POST on a named ${path.type.resource} is not served`);
-      return sendJson(response, 201, createObject(store, request));
+      return sendJson(response, 201, createObject(store, request), request.warnings);
     case 'PUT':
-      return sendJson(response, 200, updateObject(store, request));
+      return sendJson(response, 200, updateObject(store, request), request.warnings);
     case 'PATCH':
-      return sendJson(response, 200, patchObject(store, request, applied));
+      return sendJson(response, 200, patchObject(store, request, applied), request.warnings);
     case 'DELETE':
       return sendJson(
         response,
