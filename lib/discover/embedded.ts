@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
 import { parseReference } from '../reference/index.ts';
-import { isPlainObject, type Values } from './yaml-file.ts';
+import { isPlainObject, joinPath as join, type Values } from './yaml-file.ts';
 
 /**
  * Image references a workload hands to a program as text rather than in `image:`: a controller's flag naming the
@@ -67,9 +67,6 @@ export interface ConfigMapUse {
   /** `Deployment/op` */
   by: string;
 }
-
-const join = (path: string, key: string | number): string =>
-  typeof key === 'number' ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`;
 
 /** `--flag=REF`, `--flag REF` and positional arguments of a container's args or command. */
 const imagesInArguments = (list: unknown, label: string, path: string, found: TextImage[]): void => {
