@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
 import { parseReference } from '../reference/index.ts';
-import { isPlainObject, type Values } from './yaml-file.ts';
+import { isPlainObject, joinPath as join, type Values } from './yaml-file.ts';
 
 /**
  * Image references a workload hands to a program as text rather than in `image:`: a controller's flag naming the
@@ -18,9 +18,12 @@ const NOT_AN_IMAGE_NAME =
   /(url|uri|addr|address|host|hosts|endpoint|server|port|listen|bind|proxy|registry|repository|repo|prefix|mirror|domain)$/i;
 
 /**
- * The reference `text` stands for when it looks like an image, else undefined. It must parse and either name a
- * registry host (a dot or a port before the first `/`) or carry a tag or digest; a name that says "image" also
- * admits `org/app` without a tag. `host:port`, URLs, plain words and values of address-like names never count.
+ * The reference `text` stands for when it looks like an image, else undefined. It must parse and carry a tag or
+ * digest; a name that says "image" (`--executor-image`, `RELOADER_IMAGE`) also admits `org/app` or
+ * `registry.example.com/app` without one. A tag of digits alone (`svc:8080`, `ns/svc:80`) reads as a port unless a
+ * registry host (a dot or a port before the first `/`) or the name says image. Unpinned `domain/name` strings are
+ * Kubernetes names as often as images (`--controller-class=k8s.io/ingress-nginx`), so they need the name too.
+ * URLs, plain words and values of address-like names never count.
  */
 export const imageInText = (text: string, name?: string): string | undefined => {
   const value = text.trim();
@@ -35,16 +38,17 @@ export const imageInText = (text: string, name?: string): string | undefined => 
   }
   const named = nameSaysImage(bareName);
   const slash = value.indexOf('/');
-  if (slash === -1) {
-    // `metrics.svc:9090`, `localhost:8080`, `redis:6379`: a host and a port, not a repository and a tag.
-    const host = value.split(/[:@]/)[0] ?? '';
-    const numericTag = parsed.tag !== undefined && /^\d+$/.test(parsed.tag);
-    if (numericTag && (host.includes('.') || host === 'localhost' || !named)) return undefined;
-    return parsed.tag !== undefined || parsed.digest !== undefined ? value : undefined;
-  }
-  const registryHost = /[.:]/.test(value.slice(0, slash)) || value.startsWith('localhost/');
+  const firstComponent = slash === -1 ? '' : value.slice(0, slash);
+  const registryHost = /[.:]/.test(firstComponent) || firstComponent === 'localhost';
   const pinned = parsed.tag !== undefined || parsed.digest !== undefined;
-  return registryHost || pinned || named ? value : undefined;
+  if (!pinned) return named && slash !== -1 ? value : undefined;
+  if (parsed.digest === undefined && /^\d+$/.test(parsed.tag ?? '')) {
+    // `metrics.example.com:9090` and `localhost:8080` are addresses whatever their name says.
+    const host = slash === -1 ? (value.split(':')[0] ?? '') : '';
+    if (host.includes('.') || host === 'localhost') return undefined;
+    if (!registryHost && !named) return undefined;
+  }
+  return value;
 };
 
 /** One image found in text, and where in its container or ConfigMap. */
@@ -63,9 +67,6 @@ export interface ConfigMapUse {
   /** `Deployment/op` */
   by: string;
 }
-
-const join = (path: string, key: string | number): string =>
-  typeof key === 'number' ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`;
 
 /** `--flag=REF`, `--flag REF` and positional arguments of a container's args or command. */
 const imagesInArguments = (list: unknown, label: string, path: string, found: TextImage[]): void => {

@@ -3,7 +3,7 @@ import { AirlockError } from '../errors.ts';
 import { parseReference } from '../reference/index.ts';
 import { type ConfigMapUse, configMapOfNode, scanConfigMapData, scanContainerText } from './embedded.ts';
 import type { ImageMention } from './types.ts';
-import { isPlainObject, type Values } from './yaml-file.ts';
+import { isPlainObject, joinPath as join, type Values } from './yaml-file.ts';
 
 export interface RenderedScan {
   mentions: ImageMention[];
@@ -35,9 +35,6 @@ interface ObjectContext {
   /** `Deployment/web` */
   object: string;
 }
-
-const join = (path: string, key: string | number): string =>
-  typeof key === 'number' ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`;
 
 const scanObject = (root: Values, context: ObjectContext, scan: ScanState): void => {
   const record = (written: string, path: string, strict: boolean, pullPolicy: unknown) => {

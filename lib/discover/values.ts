@@ -2,7 +2,7 @@ import { parseReference } from '../reference/index.ts';
 import type { ChartInContext } from './chart-tree.ts';
 import { valueAt } from './merge-values.ts';
 import type { ImageMention } from './types.ts';
-import { isPlainObject, type Values } from './yaml-file.ts';
+import { isPlainObject, joinPath as join, type Values } from './yaml-file.ts';
 
 export interface ValuesScan {
   /** Images the values configure for components that look enabled. */
@@ -65,9 +65,6 @@ const fileOf = (context: ChartInContext, path: string): string => {
   }
   return `${context.chart.label}/values.yaml`;
 };
-
-const join = (path: string, key: string | number): string =>
-  typeof key === 'number' ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`;
 
 /** Scans one chart's effective values for image strings and image maps. */
 const scanChartValues = (context: ChartInContext, scan: ValuesScan): void => {

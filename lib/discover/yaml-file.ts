@@ -4,6 +4,10 @@ import { AirlockError } from '../errors.ts';
 
 export type Values = Record<string, unknown>;
 
+/** `spec.containers[0].image`: the path to a value as people write it. */
+export const joinPath = (path: string, key: string | number): string =>
+  typeof key === 'number' ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`;
+
 export const isPlainObject = (value: unknown): value is Values =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 

@@ -80,6 +80,27 @@ describe.each(helms)('an operator chart with %s', (_name, helm) => {
   });
 });
 
+describe('--list --json', () => {
+  it('marks a values source rendered under another registry with renderedAs, instead of listing it as not rendered', async () => {
+    const result = await runExport(['--chart', await writeOperator(), '--list', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const document = JSON.parse(result.stdout) as {
+      images: { reference: string; sources: { kind: string; location: string; renderedAs?: string }[] }[];
+      notRendered: { reference: string }[];
+    };
+    const controller = document.images.find((image) => image.reference.includes('op-controller'));
+    expect(controller?.sources.find((source) => source.kind === 'values')).toEqual({
+      kind: 'values',
+      file: expect.stringMatching(/\/op\/values\.yaml$/),
+      location: 'controller.image',
+      renderedAs: 'registry.example.com:5000/acme/op-controller:1.0.0',
+    });
+    expect(document.notRendered.map((image) => image.reference)).toEqual([
+      'registry.example.com:5000/acme/op-dashboard:0.9.0',
+    ]);
+  });
+});
+
 describe('--why', () => {
   it('prints every place an image was found: template, object, argument, values key', async () => {
     const chart = await writeOperator();

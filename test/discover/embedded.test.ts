@@ -9,8 +9,9 @@ describe('imageInText', () => {
   const images: [text: string, name: string | undefined][] = [
     ['quay.io/jetstack/cert-manager-acmesolver:v1.14.4', '--acme-http01-solver-image'],
     ['quay.io/argoproj/argoexec:v3.5.5', '--executor-image'],
-    ['registry.k8s.io/pause', undefined],
-    ['127.0.0.1:5000/acme/app', undefined],
+    ['registry.k8s.io/pause', '--pause-image'],
+    ['127.0.0.1:5000/acme/app:7', undefined],
+    ['bitnami/redis:7', '--redis-image'],
     [`ghcr.io/acme/agent@${DIGEST}`, 'AGENT'],
     ['acme/app:1.2', undefined],
     ['nginx:1.25', undefined],
@@ -39,6 +40,10 @@ describe('imageInText', () => {
     ['a path', '/etc/op/config.yaml', '--config'],
     ['a template', '{{ .Values.image }}', undefined],
     ['a number', '2', '--v'],
+    ['a Kubernetes qualified name', 'k8s.io/ingress-nginx', '--controller-class'],
+    ['an unpinned registry path without an image name', 'registry.k8s.io/pause', undefined],
+    ['a namespace/service:port', 'ingress/default-backend:80', '--default-backend-service'],
+    ['a host:port under an image name', 'registry.example.com:5000', '--image'],
   ];
   it.each(decoys)('never takes %s (%s) for an image', (_label, text, name) => {
     expect(imageInText(text, name)).toBeUndefined();

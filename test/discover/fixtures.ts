@@ -342,6 +342,9 @@ spec:
             - op-peer.example.com:9443
             - --v
             - info
+            - --controller-class=k8s.io/op
+            - --default-backend-service
+            - op/backend:80
           env:
             - name: RELOADER_IMAGE
               value: {{ .Values.reloader.image | quote }}
