@@ -1,6 +1,7 @@
 import { parseAllDocuments } from 'yaml';
 import { AirlockError } from '../errors.ts';
 import { parseReference } from '../reference/index.ts';
+import { joinPath as join } from './paths.ts';
 import type { ImageMention } from './types.ts';
 import { isPlainObject, type Values } from './yaml-file.ts';
 
@@ -22,9 +23,6 @@ interface ObjectContext {
   /** `Deployment/web` */
   object: string;
 }
-
-const join = (path: string, key: string | number): string =>
-  typeof key === 'number' ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`;
 
 const scanObject = (root: Values, context: ObjectContext, scan: RenderedScan): void => {
   const record = (written: string, path: string, strict: boolean, pullPolicy: unknown) => {

@@ -1,6 +1,7 @@
 import { parseReference } from '../reference/index.ts';
 import type { ChartInContext } from './chart-tree.ts';
 import { valueAt } from './merge-values.ts';
+import { joinPath as join } from './paths.ts';
 import type { ImageMention } from './types.ts';
 import { isPlainObject, type Values } from './yaml-file.ts';
 
@@ -65,9 +66,6 @@ const fileOf = (context: ChartInContext, path: string): string => {
   }
   return `${context.chart.label}/values.yaml`;
 };
-
-const join = (path: string, key: string | number): string =>
-  typeof key === 'number' ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`;
 
 /** Scans one chart's effective values for image strings and image maps. */
 const scanChartValues = (context: ChartInContext, scan: ValuesScan): void => {
