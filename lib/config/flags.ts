@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { AirlockError } from '../errors.ts';
+import { withSuggestion } from './suggest.ts';
 
 export type FlagSpecs = NonNullable<ParseArgsConfig['options']>;
 
@@ -14,9 +15,12 @@ export const parseFlags = <const Specs extends FlagSpecs>(argv: readonly string[
     parsed = parseArgs({ args, options, allowPositionals: true });
   } catch (error) {
     const { tokens } = parseArgs({ args, options, strict: false, tokens: true });
-    const unknown = tokens.flatMap((token) =>
-      token.kind === 'option' && !Object.hasOwn(options, token.name) ? [token.rawName] : [],
-    );
+    const known = Object.keys(options);
+    const unknown = tokens.flatMap((token) => {
+      if (token.kind !== 'option' || Object.hasOwn(options, token.name)) return [];
+      // A short option (-x) is named as typed; only long ones are spelled closely enough to suggest.
+      return [token.rawName.startsWith('--') ? withSuggestion(token.name, known, '--') : token.rawName];
+    });
     const reason = unknown.length > 0 ? `unknown option ${unknown.join(', ')}` : (error as Error).message;
     throw new AirlockError('BAD_INPUT', `${reason} — see --help`, { cause: error });
   }

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { AirlockError } from '../errors.ts';
 import { readTextIfExists } from '../files.ts';
 import { type AirlockConfig, ConfigFile } from './schema.ts';
+import { withSuggestion } from './suggest.ts';
 
 /** Looked for in the working directory when no path is given. */
 export const DEFAULT_CONFIG_FILE = 'config.toml';
@@ -25,7 +26,9 @@ const isTomlSyntaxError = (error: unknown): error is TomlSyntaxError =>
 const describeIssue = (file: string, issue: z.core.$ZodIssue): string => {
   if (issue.code === 'unrecognized_keys') {
     const prefix = issue.path.length > 0 ? `${issue.path.join('.')}.` : '';
-    const keys = issue.keys.map((key) => `${prefix}${key}`).join(', ');
+    // Keys of the top level have a schema to suggest from; mirror hosts are free-form.
+    const known = issue.path.length === 0 ? Object.keys(ConfigFile.shape) : [];
+    const keys = issue.keys.map((key) => withSuggestion(key, known, prefix)).join(', ');
     return `${file}: unknown key ${keys} — see config.example.toml for the keys airlock reads`;
   }
   const key = issue.path.map(String).join('.') || 'document';

@@ -16,13 +16,9 @@ export class CommandError extends AirlockError {
     exitCode: number | undefined,
     stderr: string,
     reason: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { missing?: boolean },
   ) {
-    super(
-      exitCode === undefined && reason.includes('ENOENT') ? 'TOOL_MISSING' : 'COMMAND_FAILED',
-      reason,
-      options,
-    );
+    super(options?.missing ? 'TOOL_MISSING' : 'COMMAND_FAILED', reason, options);
     this.name = 'CommandError';
     this.command = command;
     this.exitCode = exitCode;
@@ -113,5 +109,7 @@ export const toCommandError = (command: string, error: unknown): CommandError =>
   else if (failure.timedOut) reason = `${command}: timed out`;
   else if (failure.isCanceled) reason = `${command}: canceled`;
   else reason = `${command}: exit code ${failure.exitCode ?? '?'}: ${detail}`;
-  return new CommandError(command, failure.exitCode, stderr, reason, { cause: error });
+  // spawn's own ENOENT: the program is not there (a command that exits non-zero has an exit code instead).
+  const missing = failure.code === 'ENOENT' && failure.exitCode === undefined;
+  return new CommandError(command, failure.exitCode, stderr, reason, { cause: error, missing });
 };

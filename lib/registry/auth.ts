@@ -5,7 +5,7 @@ import type { Credential, CredentialStore } from './credentials.ts';
 import { AuthDeniedError, RegistryProtocolError } from './errors.ts';
 import { type Endpoint, isLoopback } from './hosts.ts';
 import { parseRetryAfter, RetryableStatusError } from './retry.ts';
-import { discard, headerValue, readSmallBody, type Transport } from './transport.ts';
+import { discard, type HttpResponse, headerValue, readSmallBody, type Transport } from './transport.ts';
 
 /** The token endpoint's answer (Docker's token spec and the OAuth2 variant both occur in the wild). */
 const TokenAnswer = z.looseObject({
@@ -94,29 +94,36 @@ const pickChallenge = (challenges: Challenge[]): Challenge | undefined =>
   challenges.find((challenge) => challenge.scheme === 'bearer') ??
   challenges.find((challenge) => challenge.scheme === 'basic');
 
-export const createAuthenticator = ({
-  credentials,
-  trustedTokenRealms = [],
-  transport,
-  stallTimeoutMs,
-  logger,
-  scopeActions = 'pull',
-}: AuthenticatorOptions): Authenticator => {
-  const challenges = new Map<string, Challenge>();
-  const tokens = new Map<string, Promise<{ header: string; expiresAt: number }>>();
+interface Token {
+  header: string;
+  expiresAt: number;
+}
+
+/** Challenges, tokens and withheld credentials per endpoint, for the whole run. */
+class RegistryAuthenticator implements Authenticator {
+  readonly #options: AuthenticatorOptions;
+  readonly #challenges = new Map<string, Challenge>();
+  readonly #tokens = new Map<string, Promise<Token>>();
   /** Per endpoint origin: why its credentials were kept from its token realm, for the error if access fails. */
-  const withheld = new Map<string, string>();
+  readonly #withheld = new Map<string, string>();
 
-  const credentialFor = (endpoint: Endpoint) => credentials.lookup(loginHost(endpoint));
+  constructor(options: AuthenticatorOptions) {
+    this.#options = options;
+  }
 
-  const missingCredentials = (endpoint: Endpoint, subject: string) =>
-    new AuthDeniedError(
-      `${subject}: registry requires authentication and no credentials were found in ${credentials.location} ` +
+  #credentialFor(endpoint: Endpoint) {
+    return this.#options.credentials.lookup(loginHost(endpoint));
+  }
+
+  #missingCredentials(endpoint: Endpoint, subject: string) {
+    return new AuthDeniedError(
+      `${subject}: registry requires authentication and no credentials were found in ${this.#options.credentials.location} ` +
         `(or the repository does not exist) — run 'docker login ${loginHost(endpoint)}'`,
     );
+  }
 
-  const refused = (endpoint: Endpoint, subject: string, credential: Credential, status: number) => {
-    const why = withheld.get(endpoint.origin);
+  #refused(endpoint: Endpoint, subject: string, credential: Credential, status: number) {
+    const why = this.#withheld.get(endpoint.origin);
     if (why) {
       return new AuthDeniedError(
         `${subject}: registry refused anonymous access; credentials from ${credential.source} were not sent: ${why}`,
@@ -127,65 +134,46 @@ export const createAuthenticator = ({
         ? `${subject}: registry denied access to the account from ${credential.source} (HTTP 403) — check that it may pull this repository`
         : `${subject}: registry refused credentials from ${credential.source} — run 'docker login ${loginHost(endpoint)}'`,
     );
-  };
+  }
 
-  const requestToken = async (
-    endpoint: Endpoint,
-    challenge: Challenge,
-    scope: string,
-    subject: string,
+  /** The credential that may go to this realm, or undefined (and why, remembered) when it may not. */
+  async #credentialForRealm(endpoint: Endpoint, realm: URL, subject: string) {
+    const stored = await this.#credentialFor(endpoint);
+    const refusal = stored ? realmRefusal(endpoint, realm, this.#options.trustedTokenRealms) : undefined;
+    if (!refusal) return { stored, sent: stored };
+    this.#withheld.set(endpoint.origin, refusal);
+    this.#options.logger.debug(`${subject}: asking for a token without credentials: ${refusal}`);
+    return { stored, sent: undefined };
+  }
+
+  /** GET with Basic credentials (or none), or an OAuth2 POST with a refresh token, as the token spec allows. */
+  async #sendTokenRequest(
+    url: URL,
+    form: URLSearchParams,
+    credential: Credential | undefined,
     signal?: AbortSignal,
-  ): Promise<{ header: string; expiresAt: number }> => {
-    const realm = challenge.params.realm;
-    if (!realm)
-      throw new RegistryProtocolError(`${subject}: ${endpoint.host} sent a Bearer challenge without realm`);
-    const url = new URL(realm);
-    const stored = await credentialFor(endpoint);
-    const refusal = stored ? realmRefusal(endpoint, url, trustedTokenRealms) : undefined;
-    if (refusal) {
-      withheld.set(endpoint.origin, refusal);
-      logger.debug(`${subject}: asking for a token without credentials: ${refusal}`);
-    }
-    const credential = refusal ? undefined : stored;
-    const service = challenge.params.service;
-    const form = new URLSearchParams({ scope });
-    if (service) form.set('service', service);
-
-    let response: Awaited<ReturnType<Transport['send']>>;
+  ) {
+    const { transport } = this.#options;
     if (credential?.identityToken) {
       // An OAuth2 refresh token (from `docker login` with a browser flow or a helper's `<token>` user).
       form.set('grant_type', 'refresh_token');
       form.set('refresh_token', credential.identityToken);
       form.set('client_id', 'airlock');
-      response = await transport.send(url, {
+      return transport.send(url, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: form.toString(),
         signal,
       });
-    } else {
-      for (const [key, value] of form) url.searchParams.set(key, value);
-      const headers: Record<string, string> = credential ? { authorization: basicHeader(credential) } : {};
-      response = await transport.send(url, { headers, signal });
     }
-    logger.debug(`${subject}: token for ${scope} from ${url.origin}${url.pathname}: HTTP ${response.status}`);
+    for (const [key, value] of form) url.searchParams.set(key, value);
+    const headers: Record<string, string> = credential ? { authorization: basicHeader(credential) } : {};
+    return transport.send(url, { headers, signal });
+  }
 
-    if (response.status === 401 || response.status === 403) {
-      await discard(response);
-      throw stored
-        ? refused(endpoint, subject, stored, response.status)
-        : missingCredentials(endpoint, subject);
-    }
-    if (response.status === 429 || response.status >= 500) {
-      await discard(response);
-      throw new RetryableStatusError(
-        url.host,
-        response.status,
-        `${url.host}: token service answered HTTP ${response.status}`,
-        parseRetryAfter(headerValue(response, 'retry-after')),
-      );
-    }
-    const body = await readSmallBody(response, 1024 * 1024, stallTimeoutMs);
+  /** The token in a 200 answer, with its expiry; a protocol error for anything else. */
+  async #readToken(response: HttpResponse, url: URL, subject: string): Promise<Token> {
+    const body = await readSmallBody(response, 1024 * 1024, this.#options.stallTimeoutMs);
     let answer: z.infer<typeof TokenAnswer> | undefined;
     try {
       answer =
@@ -203,63 +191,103 @@ export const createAuthenticator = ({
     const start = Number.isNaN(issuedAt) ? Date.now() : Math.min(issuedAt, Date.now());
     const lifetime = Math.max(MIN_TOKEN_LIFETIME_S, answer.expires_in ?? 0) * 1000;
     return { header: `Bearer ${token}`, expiresAt: start + lifetime - EXPIRY_MARGIN_MS };
-  };
+  }
 
-  const tokenKey = (endpoint: Endpoint, challenge: Challenge, scope: string) =>
-    `${endpoint.origin}|${challenge.params.realm}|${challenge.params.service}|${scope}`;
+  async #requestToken(
+    endpoint: Endpoint,
+    challenge: Challenge,
+    scope: string,
+    subject: string,
+    signal?: AbortSignal,
+  ): Promise<Token> {
+    const realm = challenge.params.realm;
+    if (!realm)
+      throw new RegistryProtocolError(`${subject}: ${endpoint.host} sent a Bearer challenge without realm`);
+    const url = new URL(realm);
+    const { stored, sent } = await this.#credentialForRealm(endpoint, url, subject);
+    const form = new URLSearchParams({ scope });
+    if (challenge.params.service) form.set('service', challenge.params.service);
+    const response = await this.#sendTokenRequest(url, form, sent, signal);
+    this.#options.logger.debug(
+      `${subject}: token for ${scope} from ${url.origin}${url.pathname}: HTTP ${response.status}`,
+    );
+    if (response.status === 401 || response.status === 403) {
+      await discard(response);
+      throw stored
+        ? this.#refused(endpoint, subject, stored, response.status)
+        : this.#missingCredentials(endpoint, subject);
+    }
+    if (response.status === 429 || response.status >= 500) {
+      await discard(response);
+      throw new RetryableStatusError(
+        url.host,
+        response.status,
+        `${url.host}: token service answered HTTP ${response.status}`,
+        parseRetryAfter(headerValue(response, 'retry-after')),
+      );
+    }
+    return this.#readToken(response, url, subject);
+  }
 
-  const authorize = async (
+  async #authorize(
     endpoint: Endpoint,
     challenge: Challenge,
     repository: string,
     subject: string,
     fresh: boolean,
     signal?: AbortSignal,
-  ): Promise<string | undefined> => {
+  ): Promise<string | undefined> {
     if (challenge.scheme === 'basic') {
-      const credential = await credentialFor(endpoint);
-      if (!credential) throw missingCredentials(endpoint, subject);
+      const credential = await this.#credentialFor(endpoint);
+      if (!credential) throw this.#missingCredentials(endpoint, subject);
       return basicHeader(credential);
     }
-    const scope = `repository:${repository}:${scopeActions}`;
-    const key = tokenKey(endpoint, challenge, scope);
-    const cached = tokens.get(key);
+    const scope = `repository:${repository}:${this.#options.scopeActions ?? 'pull'}`;
+    const key = `${endpoint.origin}|${challenge.params.realm}|${challenge.params.service}|${scope}`;
+    const cached = this.#tokens.get(key);
     if (cached && !fresh) {
       const token = await cached.catch(() => undefined);
       if (token && token.expiresAt > Date.now()) return token.header;
     }
-    const pending = requestToken(endpoint, challenge, scope, subject, signal);
-    tokens.set(key, pending);
-    pending.catch(() => tokens.delete(key));
+    const pending = this.#requestToken(endpoint, challenge, scope, subject, signal);
+    this.#tokens.set(key, pending);
+    pending.catch(() => this.#tokens.delete(key));
     return (await pending).header;
-  };
+  }
 
-  return {
-    async headerFor(endpoint, repository, subject, signal) {
-      const challenge = challenges.get(endpoint.origin);
-      if (!challenge) return undefined;
-      // A Basic challenge from one repository does not mean every repository needs a login (public and private
-      // repositories on one host): without credentials, go anonymously and let a real 401 decide.
-      if (challenge.scheme === 'basic' && !(await credentialFor(endpoint))) return undefined;
-      return authorize(endpoint, challenge, repository, subject, false, signal);
-    },
+  async headerFor(endpoint: Endpoint, repository: string, subject: string, signal?: AbortSignal) {
+    const challenge = this.#challenges.get(endpoint.origin);
+    if (!challenge) return undefined;
+    // A Basic challenge from one repository does not mean every repository needs a login (public and private
+    // repositories on one host): without credentials, go anonymously and let a real 401 decide.
+    if (challenge.scheme === 'basic' && !(await this.#credentialFor(endpoint))) return undefined;
+    return this.#authorize(endpoint, challenge, repository, subject, false, signal);
+  }
 
-    async answerChallenge(endpoint, repository, wwwAuthenticate, subject, signal) {
-      const challenge = pickChallenge(parseChallenges(wwwAuthenticate ?? ''));
-      if (!challenge) {
-        throw new RegistryProtocolError(
-          `${subject}: ${endpoint.host} answered 401 without a Basic or Bearer challenge (WWW-Authenticate: ${JSON.stringify(wwwAuthenticate ?? '')})`,
-        );
-      }
-      challenges.set(endpoint.origin, challenge);
-      return authorize(endpoint, challenge, repository, subject, true, signal);
-    },
+  async answerChallenge(
+    endpoint: Endpoint,
+    repository: string,
+    wwwAuthenticate: string | undefined,
+    subject: string,
+    signal?: AbortSignal,
+  ) {
+    const challenge = pickChallenge(parseChallenges(wwwAuthenticate ?? ''));
+    if (!challenge) {
+      throw new RegistryProtocolError(
+        `${subject}: ${endpoint.host} answered 401 without a Basic or Bearer challenge (WWW-Authenticate: ${JSON.stringify(wwwAuthenticate ?? '')})`,
+      );
+    }
+    this.#challenges.set(endpoint.origin, challenge);
+    return this.#authorize(endpoint, challenge, repository, subject, true, signal);
+  }
 
-    async denied(endpoint, subject, status) {
-      const credential = await credentialFor(endpoint);
-      return credential
-        ? refused(endpoint, subject, credential, status)
-        : missingCredentials(endpoint, subject);
-    },
-  };
-};
+  async denied(endpoint: Endpoint, subject: string, status: number) {
+    const credential = await this.#credentialFor(endpoint);
+    return credential
+      ? this.#refused(endpoint, subject, credential, status)
+      : this.#missingCredentials(endpoint, subject);
+  }
+}
+
+export const createAuthenticator = (options: AuthenticatorOptions): Authenticator =>
+  new RegistryAuthenticator(options);

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AirlockError } from '../errors.ts';
 import { CommandError, run, spawn, toCommandError } from '../exec/run.ts';
+import { watchSource } from '../streams.ts';
 import { startDeadline } from './deadline.ts';
 import type { ContainerRuntime, ImportedNames, ImportTarOptions, RuntimeImage } from './types.ts';
 
@@ -170,14 +171,9 @@ export const createContainerdRuntime = (options: ContainerdOptions): ContainerRu
     // A failing source (unreadable or corrupt archive) explains the import's failure better than ctr's EOF.
     // Caught where the bytes are read, so ctr closing its stdin early (EPIPE) is never mistaken for it.
     let sourceError: unknown;
-    async function* fromSource(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-      try {
-        for await (const chunk of source) yield chunk;
-      } catch (error) {
-        sourceError = error;
-        throw error;
-      }
-    }
+    const fromSource = watchSource((error) => {
+      sourceError = error;
+    });
     const subprocess = spawn(ctrPath, args, { stdin: 'pipe', signal: deadline.signal });
     const { stdin } = subprocess;
     if (!stdin) {

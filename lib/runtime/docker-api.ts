@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { AirlockError } from '../errors.ts';
+import { watchSource } from '../streams.ts';
 
 /** The Docker Engine API over its unix socket: the importer image needs no docker CLI. */
 
@@ -59,14 +60,7 @@ export const sendDockerRequest = (options: DockerRequest): Promise<IncomingMessa
       outgoing.end();
       return;
     }
-    async function* fromBody(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-      try {
-        for await (const chunk of source) yield chunk;
-      } catch (error) {
-        options.onBodyError?.(error);
-        throw error;
-      }
-    }
+    const fromBody = watchSource((error) => options.onBodyError?.(error));
     // A daemon that answers before reading the whole body (it failed early) breaks the pipe: its answer says why.
     pipeline(body, fromBody, outgoing).catch(() => undefined);
   });

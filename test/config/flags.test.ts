@@ -18,6 +18,11 @@ describe('parseFlags', () => {
 
   it.each([
     [['--frobnicate', '--chart', 'x', '--x=1'], 'unknown option --frobnicate, --x — see --help'],
+    [['--chrt', 'x'], 'unknown option --chrt (did you mean --chart?) — see --help'],
+    [
+      ['--lsit', '--valuez', 'a'],
+      'unknown option --lsit (did you mean --list?), --valuez (did you mean --values?) — see --help',
+    ],
     [['--chart', 'x', 'stray'], 'unexpected argument stray — options start with -- (see --help)'],
     [['--chart'], "Option '--chart <value>' argument missing — see --help"],
     [['--list=yes'], "Option '--list' does not take an argument — see --help"],

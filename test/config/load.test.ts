@@ -87,9 +87,14 @@ describe('parseConfig', () => {
     [
       'a misspelt top-level key',
       'concurency = 2\n',
-      /^c\.toml: unknown key concurency — see config\.example\.toml/,
+      /^c\.toml: unknown key concurency \(did you mean concurrency\?\) — see config\.example\.toml/,
     ],
-    ['several unknown keys', 'a = 1\nb = 2\n', /unknown key a, b/],
+    ['several unknown keys', 'a = 1\nb = 2\n', /unknown key a, b — /],
+    [
+      'a misspelt key beside an unrelated one',
+      'platfroms = []\nzzz = 1\n',
+      /unknown key platfroms \(did you mean platforms\?\), zzz — /,
+    ],
     ['a wrong type', 'concurrency = "four"\n', /^c\.toml: concurrency: /],
     ['a concurrency of zero', 'concurrency = 0\n', /^c\.toml: concurrency: /],
     ['a fractional concurrency', 'concurrency = 1.5\n', /^c\.toml: concurrency: /],

@@ -42,7 +42,10 @@ describe('parseExportArguments', () => {
     [['--timeout', '0'], '--timeout: expected a number above 0, got "0"'],
     [['--retries', 'many'], '--retries: expected a whole number of at least 0, got "many"'],
     [['--concurrency', '0'], '--concurrency: expected a whole number of at least 1, got "0"'],
-    [['--platform', 'linux'], /linux/],
+    [
+      ['--platform', 'linux'],
+      '"linux": not a platform — write os/architecture[/variant], e.g. linux/amd64 or linux/arm64/v8',
+    ],
   ])('refuses %j as bad input', async (argv, message) => {
     await expect(parseExportArguments(argv, await scratch('bad'))).rejects.toMatchObject({
       code: 'BAD_INPUT',

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createContainerdRuntime, PINNED_LABEL } from '../../lib/runtime/index.ts';
+import { run } from '../../lib/exec/run.ts';
+import { createContainerdRuntime } from '../../lib/runtime/index.ts';
 import type { FixtureImage } from '../archive/fixture-image.ts';
 import {
   type Docker25Archive,
@@ -83,9 +84,20 @@ describe('importing into containerd', () => {
   });
 
   it('pins every imported name with io.cri-containerd.pinned=pinned against kubelet image GC', async () => {
-    const images = await containerdImages(rig);
-    const [key, value] = PINNED_LABEL.split('=');
-    for (const name of allNames()) expect(images.get(name)?.labels[key ?? ''], name).toBe(value);
+    // ctr's own listing, read as text: the label kubelet's image GC honours, spelled out.
+    const { stdout } = await run('ctr', [
+      '--address',
+      rig.containerd.address,
+      '-n',
+      'k8s.io',
+      'images',
+      'ls',
+    ]);
+    const lines = stdout.split('\n');
+    for (const name of allNames()) {
+      const line = lines.find((candidate) => candidate.startsWith(`${name} `));
+      expect(line, name).toMatch(/[\s,]io\.cri-containerd\.pinned=pinned(,|\s|$)/);
+    }
   });
 
   it('reports every archive skipped on a second run over the same directory', async () => {

@@ -1,10 +1,11 @@
 import { chmod, mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildImporterBundle } from '../../importer/build.ts';
 import { createLogger } from '../../lib/report/log.ts';
 import type { ImageResult } from '../../lib/report/results.ts';
 import { createContainerdRuntime } from '../../lib/runtime/index.ts';
@@ -25,7 +26,6 @@ import {
  */
 
 const rig = inject('rig');
-const repositoryRoot = resolve(import.meta.dirname, '../..');
 let dir: string;
 let good: FixtureImage;
 const badFixtures: Record<string, FixtureImage> = {};
@@ -197,6 +197,10 @@ describe('runtime socket', () => {
     await mkdir(images);
     await chmod(socketDir, 0o755);
     await chmod(images, 0o755);
+    // The importer runs as nobody from a bundle in the world-readable scratch directory, not from the checkout,
+    // whose parent directories nobody may be unable to enter (a clone under a 0700 directory).
+    const bundle = await buildImporterBundle(join(socketDir, 'importer.mjs'));
+    await chmod(bundle, 0o644);
     const socket = join(socketDir, 'containerd.sock');
     const server = createServer(() => undefined);
     await new Promise<void>((done) => server.listen(socket, done));
@@ -208,17 +212,15 @@ describe('runtime socket', () => {
           '--reuid=65534',
           '--regid=65534',
           '--clear-groups',
-          'node',
-          '--import',
-          'tsx',
-          'importer/src/main.ts',
+          process.execPath,
+          bundle,
           '--dir',
           images,
           '--containerd-address',
           socket,
           '--strict',
         ],
-        { cwd: repositoryRoot, reject: false, env: { NODE_NAME: 'node-a', HOME: '/tmp' } },
+        { cwd: socketDir, reject: false, env: { NODE_NAME: 'node-a', HOME: '/tmp' } },
       );
       expect(result.exitCode, result.stderr).toBe(1);
       expect(result.stdout.split('\n').filter((line) => line.startsWith('error: '))).toEqual([

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,13 +42,22 @@ afterAll(async () => {
 });
 
 describe('detectRuntime', () => {
-  it('looks in the well-known node paths, containerd first', () => {
-    expect(CONTAINERD_SOCKETS).toEqual([
-      '/run/containerd/containerd.sock',
-      '/run/k3s/containerd/containerd.sock',
-      '/var/run/containerd/containerd.sock',
-    ]);
-    expect(DOCKER_SOCKETS).toEqual(['/var/run/docker.sock']);
+  it('finds k3s/RKE2 containerd at its node path when the standard socket does not answer, before Docker', async () => {
+    // The well-known paths, laid out under a private root as on a k3s node that also runs Docker.
+    const root = join(dir, 'k3s-node');
+    const under = (paths: readonly string[]) => paths.map((path) => join(root, path));
+    await mkdir(join(root, 'run/containerd'), { recursive: true });
+    await writeFile(join(root, 'run/containerd/containerd.sock'), '');
+    await mkdir(join(root, 'run/k3s/containerd'), { recursive: true });
+    await symlink(rig.containerd.address, join(root, 'run/k3s/containerd/containerd.sock'));
+    await mkdir(join(root, 'var/run'), { recursive: true });
+    await symlink(rig.docker.socket, join(root, 'var/run/docker.sock'));
+    const runtime = await detectRuntime(
+      {},
+      { containerd: under(CONTAINERD_SOCKETS), docker: under(DOCKER_SOCKETS) },
+    );
+    expect(runtime.kind).toBe('containerd');
+    expect(runtime.endpoint).toBe(`${root}/run/k3s/containerd/containerd.sock`);
   });
 
   it('uses an explicit containerd address', async () => {
@@ -92,12 +101,15 @@ describe('detectRuntime', () => {
   });
 
   it('tries containerd, then the k3s/RKE2 socket, then Docker, and names each in order', async () => {
-    const k3s = join(dir, 'k3s-containerd.sock');
-    const error = await detectRuntime({}, { containerd: [missing, k3s], docker: [plainFile] }).catch(
-      (failure: unknown) => failure as Error,
-    );
+    const root = join(dir, 'empty-node');
+    const under = (paths: readonly string[]) => paths.map((path) => join(root, path));
+    const error = await detectRuntime(
+      {},
+      { containerd: under(CONTAINERD_SOCKETS), docker: under(DOCKER_SOCKETS) },
+    ).catch((failure: unknown) => failure as Error);
     expect((error as Error).message).toContain(
-      `${missing} (missing), ${k3s} (missing), ${plainFile} (not answering: not a socket)`,
+      `${root}/run/containerd/containerd.sock (missing), ${root}/run/k3s/containerd/containerd.sock (missing), ` +
+        `${root}/var/run/containerd/containerd.sock (missing), ${root}/var/run/docker.sock (missing)`,
     );
   });
 

@@ -57,8 +57,25 @@ describe('docker runtime', () => {
     expect(stdout).toBe(image.configDigest);
   });
 
-  it('pins nothing and does not fail', async () => {
-    await expect(runtime().pin([familiar])).resolves.toBeUndefined();
+  it('pins nothing: the daemon keeps the same tags on the same image ID', async () => {
+    const listing = async () =>
+      (
+        await run('docker', [
+          '-H',
+          rig.docker.host,
+          'image',
+          'ls',
+          '--no-trunc',
+          '--format',
+          '{{.Repository}}:{{.Tag}} {{.ID}}',
+        ])
+      ).stdout
+        .split('\n')
+        .sort();
+    const before = await listing();
+    expect(before).toContain(`${familiar} ${image.configDigest}`);
+    await runtime().pin([familiar]);
+    expect(await listing()).toEqual(before);
   });
 
   it("rejects garbage with Docker's message, although Docker answers 200", async () => {
