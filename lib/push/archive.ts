@@ -15,6 +15,8 @@ import { type EntrySink, TarWalker } from '../archive/tar-reader.ts';
 export interface ArchiveFile {
   digest: string;
   size: number;
+  /** Where the bytes start in the tar stream; with an uncompressed archive, in the file itself. */
+  offset?: number;
 }
 
 /** What one verifying pass learned: the summary, the small JSON blobs, and where every file's bytes are. */
@@ -29,6 +31,18 @@ export interface IndexedArchive {
   /** Digest -> the path of a regular entry holding those bytes, for extraction. */
   stored: Map<string, string>;
 }
+
+/** The tar chunk being parsed and its position, so a body's first byte can be placed in the file. */
+interface StreamPosition {
+  chunk: Buffer;
+  start: number;
+}
+
+/** Bodies reach the sinks as subarrays of the chunk handed to the walker: their byteOffset places them. */
+const offsetIn = (position: StreamPosition, body: Buffer): number | undefined =>
+  body.buffer === position.chunk.buffer
+    ? position.start + body.byteOffset - position.chunk.byteOffset
+    : undefined;
 
 const MAX_LINK_HOPS = 16;
 
@@ -48,20 +62,27 @@ const combine = (sinks: (EntrySink | undefined)[]): EntrySink | undefined => {
 const isRegular = (type: string) => type === 'File' || type === 'OldFile' || type === 'ContiguousFile';
 
 /** Records every regular file's digest; names like `<id>/layer.tar` (docker save before 25) are hashed here. */
-const fileRecorder = (files: Map<string, ArchiveFile>, name: string, size: number): EntrySink => {
+const fileRecorder = (
+  files: Map<string, ArchiveFile>,
+  name: string,
+  size: number,
+  position: StreamPosition,
+): EntrySink => {
   const named = digestOfBlobPath(name) ?? configDigestOfPath(name);
-  if (named?.startsWith('sha256:')) {
-    files.set(name, { digest: named, size });
-    return { write: () => {}, end: () => {} };
-  }
-  const hash = createHash('sha256');
+  const hash = named?.startsWith('sha256:') ? undefined : createHash('sha256');
+  let offset: number | undefined;
+  let first = true;
+  const record = () => {
+    const digest = named?.startsWith('sha256:') ? named : `sha256:${hash?.digest('hex')}`;
+    files.set(name, { digest, size, ...(offset === undefined ? {} : { offset }) });
+  };
   return {
     write: (chunk) => {
-      hash.update(chunk);
+      if (first) offset = offsetIn(position, chunk);
+      first = false;
+      hash?.update(chunk);
     },
-    end: () => {
-      files.set(name, { digest: `sha256:${hash.digest('hex')}`, size });
-    },
+    end: record,
   };
 };
 
@@ -91,6 +112,7 @@ export const indexArchive = async (
   const tracker = new ContentTracker(path, DEFAULT_DOCUMENT_LIMIT);
   const files = new Map<string, ArchiveFile>();
   const links = new Map<string, string>();
+  const position: StreamPosition = { chunk: Buffer.alloc(0), start: 0 };
   const walker = new TarWalker(path, (entry) => {
     checkEntry(path, entry);
     const name = normalizeEntryPath(entry.path);
@@ -98,14 +120,16 @@ export const indexArchive = async (
     if (entry.type === 'SymbolicLink') {
       links.set(name, normalizeEntryPath(posix.join(posix.dirname(name), entry.linkpath)));
     }
-    const recorder = isRegular(entry.type) ? fileRecorder(files, name, entry.size) : undefined;
+    const recorder = isRegular(entry.type) ? fileRecorder(files, name, entry.size, position) : undefined;
     return combine([collector.sinkFor(name, entry.type, entry.size), tracker.sinkFor(entry, name), recorder]);
   });
   const fileHash = createHash('sha256');
   const { compressed } = await readTar(path, {
     onFileChunk: (chunk) => fileHash.update(chunk),
     onTarChunk: (chunk) => {
+      position.chunk = chunk;
       walker.write(chunk);
+      position.start += chunk.length;
       return false;
     },
     ...(options.signal ? { signal: options.signal } : {}),
@@ -123,6 +147,8 @@ export const indexArchive = async (
     collector.documents,
     tracker,
   );
+  // Offsets in the tar stream are offsets in the file only when nothing was compressed.
+  if (compressed) for (const file of files.values()) delete file.offset;
   return {
     summary: { ...summary, sha256 },
     document: (digest, role) => tracker.document(digest, role),

@@ -64,11 +64,16 @@ export const decideBlob = async (
   return 'upload';
 };
 
-/** A blob extracted to a file, read again for each attempt or chunk. */
-export const fileSource = (path: string, size: number): BlobSource => ({
+/**
+ * A blob's bytes in a file, from `base` on: an extracted blob (base 0), or a blob read in place from an uncompressed
+ * archive. Reopened for each attempt or chunk, so a retry never needs the bytes kept in memory.
+ */
+export const fileSource = (path: string, size: number, base = 0): BlobSource => ({
   size,
   open: (start, end) =>
-    end > start ? createReadStream(path, { start, end: end - 1, highWaterMark: 1 << 20 }) : Readable.from([]),
+    end > start
+      ? createReadStream(path, { start: base + start, end: base + end - 1, highWaterMark: 1 << 20 })
+      : Readable.from([]),
 });
 
 export const uploadBlob = (

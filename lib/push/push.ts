@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { AirlockError, type ErrorCode, isAirlockError } from '../errors.ts';
 import type { Descriptor } from '../oci/index.ts';
-import type { RegistryUploader } from '../registry/index.ts';
+import type { BlobSource, RegistryUploader } from '../registry/index.ts';
 import type { Logger } from '../report/log.ts';
 import type { Progress } from '../report/progress.ts';
 import { formatResultLine, type ImageResult } from '../report/results.ts';
@@ -93,19 +93,27 @@ const sendBlobs = async (
 ) => {
   if (uploads.size === 0) return;
   const { uploader, ledger, progress, signal } = options;
+  const archivePath = work.archive.summary.path;
+  const sources = new Map<string, BlobSource>();
   const wanted = new Map<string, string>();
   for (const digest of uploads.keys()) {
     const path = work.archive.stored.get(digest);
-    if (!path)
-      throw new AirlockError(
-        'ARCHIVE_CORRUPT',
-        `${work.archive.summary.path}: blob ${digest} is not in the archive`,
-      );
-    wanted.set(path, digest);
+    const file = path === undefined ? undefined : work.archive.files.get(path);
+    if (!path || !file) {
+      throw new AirlockError('ARCHIVE_CORRUPT', `${archivePath}: blob ${digest} is not in the archive`);
+    }
+    // An uncompressed archive is read in place; a gzip'ed one has its missing blobs extracted first.
+    if (file.offset !== undefined) sources.set(digest, fileSource(archivePath, file.size, file.offset));
+    else wanted.set(path, digest);
   }
-  const scratch = await mkdtemp(join(tmpdir(), 'airlock-push-'));
+  const scratch = wanted.size > 0 ? await mkdtemp(join(tmpdir(), 'airlock-push-')) : undefined;
   try {
-    const files = await extractBlobs(work.archive.summary.path, wanted, scratch, signal);
+    if (scratch) {
+      const files = await extractBlobs(archivePath, wanted, scratch, signal);
+      for (const [digest, file] of files) {
+        sources.set(digest, fileSource(file, uploads.get(digest)?.[0]?.descriptor.size ?? 0));
+      }
+    }
     const limit = pLimit(BLOB_CONCURRENCY);
     await Promise.all(
       [...uploads].map(([digest, targets]) =>
@@ -114,7 +122,7 @@ const sendBlobs = async (
           if (!first) return;
           const id = `${first.repository}@${digest}`;
           progress.start(id, `${first.repository}@${digest.slice(7, 19)}`, first.descriptor.size);
-          const source = fileSource(files.get(digest)!, first.descriptor.size);
+          const source = sources.get(digest)!;
           await uploadBlob(uploader, ledger, first.repository, first.descriptor, source, {
             ...(signal ? { signal } : {}),
             onBytes: (bytes) => progress.advance(id, bytes),
@@ -137,7 +145,7 @@ const sendBlobs = async (
     );
     work.wrote = true;
   } finally {
-    await rm(scratch, { recursive: true, force: true });
+    if (scratch) await rm(scratch, { recursive: true, force: true });
   }
 };
 

@@ -13,7 +13,12 @@ import { RegistryProtocolError } from './errors.ts';
 import { type Endpoint, endpointsFor } from './hosts.ts';
 import { type FetchedManifest, fetchManifest } from './manifest.ts';
 import { discard, headerValue } from './transport.ts';
-import { resolveLocation, type UploadContext, uploadExchange } from './upload-request.ts';
+import {
+  resolveLocation,
+  type UploadContext,
+  type UploadExchange,
+  uploadExchange,
+} from './upload-request.ts';
 import { createUploadTransport } from './upload-transport.ts';
 
 /** Where one blob's bytes come from: reopened from `start` for every attempt and every chunk. */
@@ -82,7 +87,7 @@ const chunkMinimum = (headers: { headers: Record<string, string | string[] | und
   return Number.isInteger(value) && value > 0 ? value : undefined;
 };
 
-export const createRegistryUploader = (options: RegistryUploaderOptions): RegistryUploader => {
+const createUploadContext = (options: RegistryUploaderOptions): UploadContext => {
   const logger = options.logger ?? silentLogger;
   const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
   const transport = createUploadTransport({
@@ -91,7 +96,7 @@ export const createRegistryUploader = (options: RegistryUploaderOptions): Regist
     ...(options.ca ? { ca: options.ca } : {}),
   });
   const hostOptions = { insecureRegistries: options.insecure ? [options.registry] : [] };
-  const context: UploadContext = {
+  return {
     transport,
     auth: createAuthenticator({
       credentials: options.credentials ?? createDockerConfigCredentials(),
@@ -108,26 +113,52 @@ export const createRegistryUploader = (options: RegistryUploaderOptions): Regist
     },
     stallTimeoutMs,
     logger,
+    // A push goes to the registry itself: mirrors serve pulls only.
     endpointsFor: (registry) => endpointsFor(registry, hostOptions).filter((endpoint) => !endpoint.mirror),
   };
-  const endpoint: Endpoint = context.endpointsFor(options.registry)[0]!;
-  const name = (repository: string) => `${options.registry}/${repository}`;
-  const uploaderChunkBytes = options.chunkBytes;
-  const retried = <T>(subject: string, attempt: () => Promise<T>, signal?: AbortSignal) =>
-    withRetries(attempt, { ...context.retry, label: subject, signal });
+};
 
-  const hasBlob = (repository: string, digest: string, signal?: AbortSignal) =>
-    retried(
-      `${name(repository)}@${digest}`,
+const signalOf = (signal: AbortSignal | undefined) => (signal ? { signal } : {});
+
+/** The upload protocol against one registry, one method per step; retries and auth live in the steps. */
+class Uploader implements RegistryUploader {
+  readonly registry: string;
+  readonly #context: UploadContext;
+  readonly #endpoint: Endpoint;
+  readonly #chunkBytes: number | undefined;
+
+  constructor(options: RegistryUploaderOptions) {
+    this.registry = options.registry;
+    this.#context = createUploadContext(options);
+    this.#endpoint = this.#context.endpointsFor(options.registry)[0]!;
+    this.#chunkBytes = options.chunkBytes;
+  }
+
+  #name(repository: string, reference?: string): string {
+    if (!reference) return `${this.registry}/${repository}`;
+    return `${this.registry}/${repository}${reference.includes(':') ? '@' : ':'}${reference}`;
+  }
+
+  #retried<T>(subject: string, attempt: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return withRetries(attempt, { ...this.#context.retry, label: subject, signal });
+  }
+
+  #exchange(exchange: Omit<UploadExchange, 'endpoint'>) {
+    return uploadExchange(this.#context, { ...exchange, endpoint: this.#endpoint });
+  }
+
+  hasBlob(repository: string, digest: string, signal?: AbortSignal): Promise<boolean> {
+    const subject = this.#name(repository, digest);
+    return this.#retried(
+      subject,
       async () => {
-        const response = await uploadExchange(context, {
-          endpoint,
+        const response = await this.#exchange({
           repository,
           method: 'HEAD',
           target: `/blobs/${digest}`,
-          subject: `${name(repository)}@${digest}`,
+          subject,
           accept: [200, 404, 307, 302],
-          ...(signal ? { signal } : {}),
+          ...signalOf(signal),
         });
         await discard(response);
         // A redirect to object storage means the registry has the blob.
@@ -135,46 +166,56 @@ export const createRegistryUploader = (options: RegistryUploaderOptions): Regist
       },
       signal,
     );
+  }
 
   /** POST /blobs/uploads/: 201 when a mount succeeded, else the session's Location and chunk wish. */
-  const startUpload = async (repository: string, subject: string, query: string, signal?: AbortSignal) => {
-    const response = await uploadExchange(context, {
-      endpoint,
+  async #startUpload(repository: string, subject: string, query: string, signal?: AbortSignal) {
+    const response = await this.#exchange({
       repository,
       method: 'POST',
       target: `/blobs/uploads/${query}`,
       subject,
       headers: { 'content-length': '0' },
       accept: [201, 202],
-      ...(signal ? { signal } : {}),
+      ...signalOf(signal),
     });
     await discard(response);
     const location = headerValue(response, 'location');
     if (response.status === 202 && !location) {
-      throw new RegistryProtocolError(`${subject}: ${endpoint.host} opened an upload without a Location`);
+      throw new RegistryProtocolError(
+        `${subject}: ${this.#endpoint.host} opened an upload without a Location`,
+      );
     }
-    return { mounted: response.status === 201, location, chunkMinimum: chunkMinimum(response) };
-  };
+    return {
+      mounted: response.status === 201,
+      location: location ?? '',
+      chunkMinimum: chunkMinimum(response),
+    };
+  }
 
-  const withDigest = (location: string, digest: string): string => {
-    const url = resolveLocation(endpoint, location);
-    url.searchParams.set('digest', digest);
-    return url.toString();
-  };
+  mountBlob(repository: string, digest: string, from: string, signal?: AbortSignal): Promise<boolean> {
+    const subject = this.#name(repository, digest);
+    const query = `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`;
+    // A declined mount leaves an open session; the registry purges it, and the upload opens its own.
+    return this.#retried(
+      subject,
+      async () => (await this.#startUpload(repository, subject, query, signal)).mounted,
+      signal,
+    );
+  }
 
-  /** PATCHes [start, size) in chunks; returns the Location to finish at. */
-  const sendChunks = async (
+  /** PATCHes the blob in chunks with Content-Range; returns the Location to finish at. */
+  async #sendChunks(
     repository: string,
     subject: string,
     source: BlobSource,
     session: { location: string; chunkBytes: number },
     options: UploadOptions,
-  ): Promise<string> => {
+  ): Promise<string> {
     let { location } = session;
     for (let start = 0; start < source.size; start += session.chunkBytes) {
       const end = Math.min(source.size, start + session.chunkBytes);
-      const response = await uploadExchange(context, {
-        endpoint,
+      const response = await this.#exchange({
         repository,
         method: 'PATCH',
         target: location,
@@ -186,146 +227,140 @@ export const createRegistryUploader = (options: RegistryUploaderOptions): Regist
         },
         body: () => source.open(start, end),
         accept: [202],
-        ...(options.signal ? { signal: options.signal } : {}),
+        ...signalOf(options.signal),
       });
       await discard(response);
       location = headerValue(response, 'location') ?? location;
       options.onBytes?.(end - start);
     }
     return location;
-  };
+  }
 
-  const uploadOnce = async (
-    repository: string,
-    descriptor: Descriptor,
-    source: BlobSource,
-    options: UploadOptions,
-  ): Promise<void> => {
-    const subject = `${name(repository)}@${descriptor.digest}`;
-    const session = await startUpload(repository, subject, '', options.signal);
+  async #uploadOnce(repository: string, descriptor: Descriptor, source: BlobSource, options: UploadOptions) {
+    const subject = this.#name(repository, descriptor.digest);
+    const session = await this.#startUpload(repository, subject, '', options.signal);
     if (session.mounted) return;
     // The registry's minimum wins over ours; without either, one PUT carries the whole blob.
     const chunkBytes = session.chunkMinimum
-      ? Math.max(session.chunkMinimum, uploaderChunkBytes ?? DEFAULT_CHUNK_BYTES)
-      : uploaderChunkBytes;
-    let location = session.location!;
+      ? Math.max(session.chunkMinimum, this.#chunkBytes ?? DEFAULT_CHUNK_BYTES)
+      : this.#chunkBytes;
     const monolithic = chunkBytes === undefined || chunkBytes >= source.size;
-    if (!monolithic) {
-      location = await sendChunks(repository, subject, source, { location, chunkBytes }, options);
-    }
-    const response = await uploadExchange(context, {
-      endpoint,
+    const location = monolithic
+      ? session.location
+      : await this.#sendChunks(
+          repository,
+          subject,
+          source,
+          { location: session.location, chunkBytes },
+          options,
+        );
+    const url = resolveLocation(this.#endpoint, location);
+    url.searchParams.set('digest', descriptor.digest);
+    const response = await this.#exchange({
       repository,
       method: 'PUT',
-      target: withDigest(location, descriptor.digest),
+      target: url.toString(),
       subject,
       headers: monolithic
         ? { 'content-type': 'application/octet-stream', 'content-length': String(source.size) }
         : { 'content-length': '0' },
       ...(monolithic ? { body: () => source.open(0, source.size) } : {}),
       accept: [201, 204],
-      ...(options.signal ? { signal: options.signal } : {}),
+      ...signalOf(options.signal),
     });
     await discard(response);
     if (monolithic) options.onBytes?.(source.size);
     const stored = headerValue(response, 'docker-content-digest');
     if (stored && stored !== descriptor.digest) {
       throw new DigestMismatchError(
-        `${subject}: ${endpoint.host} stored the blob as ${stored} — the archive's bytes changed or a proxy altered them`,
+        `${subject}: ${this.#endpoint.host} stored the blob as ${stored} — the archive's bytes changed or a proxy altered them`,
         descriptor.digest,
         stored,
       );
     }
-  };
+  }
 
-  return {
-    registry: options.registry,
-    hasBlob,
-    async mountBlob(repository, digest, from, signal) {
-      const subject = `${name(repository)}@${digest}`;
-      return retried(
-        subject,
-        async () => {
-          const session = await startUpload(
-            repository,
-            subject,
-            `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
-            signal,
+  uploadBlob(repository: string, descriptor: Descriptor, source: BlobSource, options: UploadOptions = {}) {
+    let attempt = 0;
+    return this.#retried(
+      this.#name(repository, descriptor.digest),
+      async () => {
+        attempt += 1;
+        // After a failed attempt the bytes may have arrived whole (a reset after the registry committed them).
+        if (attempt > 1 && (await this.hasBlob(repository, descriptor.digest, options.signal))) return;
+        await this.#uploadOnce(repository, descriptor, source, options);
+      },
+      options.signal,
+    );
+  }
+
+  manifestDigest(repository: string, reference: string, signal?: AbortSignal): Promise<string | undefined> {
+    const subject = this.#name(repository, reference);
+    return this.#retried(
+      subject,
+      async () => {
+        const response = await this.#exchange({
+          repository,
+          method: 'HEAD',
+          target: `/manifests/${reference}`,
+          subject,
+          headers: { accept: MANIFEST_ACCEPT },
+          accept: [200, 404],
+          ...signalOf(signal),
+        });
+        await discard(response);
+        if (response.status === 404) return undefined;
+        return headerValue(response, 'docker-content-digest') ?? '';
+      },
+      signal,
+    );
+  }
+
+  putManifest(
+    repository: string,
+    reference: string,
+    manifest: { mediaType: string; bytes: Buffer },
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const subject = this.#name(repository, reference);
+    const digest = sha256Of(manifest.bytes);
+    return this.#retried(
+      subject,
+      async () => {
+        const response = await this.#exchange({
+          repository,
+          method: 'PUT',
+          target: `/manifests/${reference}`,
+          subject,
+          headers: { 'content-type': manifest.mediaType, 'content-length': String(manifest.bytes.length) },
+          body: () => manifest.bytes,
+          accept: [201, 200, 204],
+          ...signalOf(signal),
+        });
+        await discard(response);
+        const stored = headerValue(response, 'docker-content-digest');
+        if (stored && stored !== digest) {
+          throw new DigestMismatchError(
+            `${subject}: ${this.#endpoint.host} stored the manifest as ${stored}, not ${digest} — it rewrote the manifest; digest references would not resolve`,
+            digest,
+            stored,
           );
-          // A declined mount leaves an open session; the registry purges it, and the upload opens its own.
-          return session.mounted;
-        },
-        signal,
-      );
-    },
-    uploadBlob(repository, descriptor, source, uploadOptions = {}) {
-      const subject = `${name(repository)}@${descriptor.digest}`;
-      let attempt = 0;
-      return retried(
-        subject,
-        async () => {
-          attempt += 1;
-          // After a failed attempt the bytes may have arrived whole (a reset after the registry committed them).
-          if (attempt > 1 && (await hasBlob(repository, descriptor.digest, uploadOptions.signal))) return;
-          await uploadOnce(repository, descriptor, source, uploadOptions);
-        },
-        uploadOptions.signal,
-      );
-    },
-    manifestDigest(repository, reference, signal) {
-      const subject = `${name(repository)}${reference.includes(':') ? '@' : ':'}${reference}`;
-      return retried(
-        subject,
-        async () => {
-          const response = await uploadExchange(context, {
-            endpoint,
-            repository,
-            method: 'HEAD',
-            target: `/manifests/${reference}`,
-            subject,
-            headers: { accept: MANIFEST_ACCEPT },
-            accept: [200, 404],
-            ...(signal ? { signal } : {}),
-          });
-          await discard(response);
-          if (response.status === 404) return undefined;
-          return headerValue(response, 'docker-content-digest') ?? '';
-        },
-        signal,
-      );
-    },
-    putManifest(repository, reference, manifest, signal) {
-      const subject = `${name(repository)}${reference.includes(':') ? '@' : ':'}${reference}`;
-      const digest = sha256Of(manifest.bytes);
-      return retried(
-        subject,
-        async () => {
-          const response = await uploadExchange(context, {
-            endpoint,
-            repository,
-            method: 'PUT',
-            target: `/manifests/${reference}`,
-            subject,
-            headers: { 'content-type': manifest.mediaType, 'content-length': String(manifest.bytes.length) },
-            body: () => manifest.bytes,
-            accept: [201, 200, 204],
-            ...(signal ? { signal } : {}),
-          });
-          await discard(response);
-          const stored = headerValue(response, 'docker-content-digest');
-          if (stored && stored !== digest) {
-            throw new DigestMismatchError(
-              `${subject}: ${endpoint.host} stored the manifest as ${stored}, not ${digest} — it rewrote the manifest; digest references would not resolve`,
-              digest,
-              stored,
-            );
-          }
-        },
-        signal,
-      );
-    },
-    readManifest: (repository, digest) => fetchManifest(context, parseReference(name(repository)), digest),
-    close: () => transport.close(),
-  };
-};
+        }
+      },
+      signal,
+    );
+  }
+
+  readManifest(repository: string, digest: string): Promise<FetchedManifest> {
+    return fetchManifest(this.#context, parseReference(this.#name(repository)), digest);
+  }
+
+  close(): Promise<void> {
+    return this.#context.transport.close();
+  }
+}
+
+export const createRegistryUploader = (options: RegistryUploaderOptions): RegistryUploader =>
+  new Uploader(options);
+
 export { RegistryFullError } from './upload-request.ts';

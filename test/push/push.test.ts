@@ -6,6 +6,7 @@ import { uniqueRepository } from '../registry/support/registries.ts';
 import {
   blobUploads,
   bodyBytes,
+  completedBlobDigests,
   type PushRun,
   rig,
   runPush,
@@ -92,5 +93,33 @@ describe('a push of an exported set', () => {
     expect(againProxy.requests.length).toBeLessThan(firstProxy.requests.length / 3);
     const results = (JSON.parse(again.stdout) as { results: { outcome: string }[] }).results;
     expect(results.map((result) => result.outcome)).toEqual(pushed.map(() => 'skipped'));
+  });
+
+  it('mounts a layer shared by two repositories from where the run put it, instead of sending it twice', async () => {
+    const [one, two] = ['shared-1', 'shared-2'].map((label) => pushed.find((item) => item.label === label)!);
+    const layersOf = (item: PushedImage) =>
+      item.image.platforms.flatMap((platform) => platform.layers.map((layer) => layer.digest));
+    const shared = layersOf(one!).filter((digest) => layersOf(two!).includes(digest));
+    expect(shared.length).toBe(1);
+    const proxy = await withProxy(rig.registry.host);
+    try {
+      const result = await runPush([
+        '--registry',
+        `${proxy.host}/${uniqueRepository('mounts')}`,
+        '--dir',
+        images,
+        '--concurrency',
+        '1',
+      ]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(completedBlobDigests(proxy).filter((digest) => digest === shared[0])).toHaveLength(1);
+      const mounts = proxy.requests.filter(
+        (request) =>
+          request.method === 'POST' && request.path.includes(`mount=${encodeURIComponent(shared[0]!)}`),
+      );
+      expect(mounts).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
   });
 });
