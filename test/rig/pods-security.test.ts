@@ -23,7 +23,7 @@ const statusLines = "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status";
 
 describe('securityContext through the CRI', () => {
   it('enforces a read-only root filesystem while an emptyDir stays writable', async () => {
-    const container = shell('main', 'touch /x; echo "root: $?"; touch /scratch/x && echo scratch: ok', {
+    const container = shell('main', 'touch /x 2>&1; echo "root: $?"; touch /scratch/x && echo scratch: ok', {
       securityContext: { readOnlyRootFilesystem: true },
       volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }],
     });
