@@ -7,6 +7,7 @@ import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { ISecurityContext } from 'kubernetes-models/v1/SecurityContext';
 import type { IVolume } from 'kubernetes-models/v1/Volume';
+import { podFieldValue } from './pods/fields.ts';
 
 export interface PodContextOptions {
   /** The node this stand-in plays, for env `valueFrom.fieldRef: spec.nodeName`. Default: the spec's, else `rig-node`. */
@@ -179,35 +180,26 @@ export const resolveEnvFrom = (container: IContainer, sources: EnvSources): Map<
   return env;
 };
 
-const fieldValue = (fieldPath: string, spec: IPodSpec, options: PodContextOptions): string | undefined => {
-  switch (fieldPath) {
-    case 'spec.nodeName':
-      return options.nodeName ?? spec.nodeName ?? 'rig-node';
-    case 'metadata.name':
-      return options.podName ?? 'rig-pod';
-    case 'metadata.namespace':
-      return options.namespace ?? 'default';
-    case 'spec.serviceAccountName':
-      return spec.serviceAccountName ?? 'default';
-    case 'status.hostIP':
-    case 'status.podIP':
-      return '127.0.0.1';
-    default:
-      return undefined;
-  }
-};
-
 export const resolveEnv = (
   container: IContainer,
   spec: IPodSpec,
   options: PodContextOptions,
-): Map<string, string> =>
-  resolveEnvFrom(container, {
-    namespace: options.namespace ?? 'default',
-    field: (fieldPath) => fieldValue(fieldPath, spec, options),
+): Map<string, string> => {
+  const namespace = options.namespace ?? 'default';
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: options.podName ?? 'rig-pod', namespace },
+    spec,
+  } as const;
+  const node = { name: options.nodeName ?? spec.nodeName ?? 'rig-node' };
+  return resolveEnvFrom(container, {
+    namespace,
+    field: (fieldPath) => podFieldValue(pod, node, fieldPath),
     configMaps: options.configMaps ?? {},
     secrets: {},
   });
+};
 
 export const effectiveSecurityContext = (spec: IPodSpec, container: IContainer): ISecurityContext => ({
   runAsUser: spec.securityContext?.runAsUser,

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { create as createTar } from 'tar';
 import { run } from '../lib/exec/run.ts';
 import { Annotation, MediaType } from '../lib/oci/index.ts';
+import { ociArchitecture } from './pause-image.ts';
 
 /**
  * The smallest image that proves a runtime runs containers: host binaries plus the shared libraries `ldd`
@@ -18,14 +19,6 @@ export interface SmokeImage {
   /** The OCI layout + Docker archive tar. */
   tarPath: string;
 }
-
-const GO_ARCH: Record<string, string> = {
-  x64: 'amd64',
-  arm64: 'arm64',
-  arm: 'arm',
-  ppc64: 'ppc64le',
-  s390x: 's390x',
-};
 
 const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
@@ -77,7 +70,7 @@ export const buildSmokeImage = async (options: {
   const layerPath = join(options.dir, 'layer.tar');
   await createTar({ file: layerPath, cwd: rootfs, portable: true }, ['.']);
   const layer = await moveInAsBlob(layout, layerPath);
-  const architecture = GO_ARCH[process.arch] ?? process.arch;
+  const architecture = ociArchitecture();
   const config = await writeBlob(
     layout,
     Buffer.from(

@@ -16,7 +16,11 @@ const subscript = (fieldPath: string, prefix: string): string | undefined => {
 };
 
 /** The value of a downward-API fieldPath, or undefined for one kubelet would reject. */
-export const podFieldValue = (pod: IPod, node: NodeContext, fieldPath: string): string | undefined => {
+export const podFieldValue = (
+  pod: IPod,
+  node: Pick<NodeContext, 'name' | 'ip'>,
+  fieldPath: string,
+): string | undefined => {
   const ip = node.ip ?? '127.0.0.1';
   const metadata = pod.metadata ?? {};
   switch (fieldPath) {

@@ -13,13 +13,16 @@
  *   ErrImageNeverPull, Pulled/Created/Started, ...), `logs({ container, previous, tailLines, timestamps,
  *   limitBytes, sinceTime, sinceSeconds, stream })`, `followLogs(...)` (async iterator until the container
  *   exits), `stop(graceSeconds)` (containers and sandbox stopped, status and logs kept), `remove(graceSeconds)`.
- * - `cleanUpNodePods(address, root)`: stops and removes every kubelet-labelled sandbox on that containerd and
- *   the node's pod volumes and logs (for `node down` / `down`).
+ * - `cleanUpNodePods(address, root, nodeName?)`: stops and removes every kubelet-labelled sandbox on that
+ *   containerd (only node `nodeName`'s when given) and the node's pod volumes and logs (`node down` / `down`).
+ *   A handle whose sandbox was removed this way stops syncing (event SandboxChanged).
  * - `readCriLog(path, options)`, `followCriLog(path, options)`, `parseCriLog(text)`: the CRI log format as
  *   `kubectl logs` text.
  * - Errors: `PodLogsError` (kubelet's 400 messages for logs), `VolumeSetupError` (FailedMount message).
- * Related: `rig/cri.ts` (`criClient(address)`, `listImages`, `imageStatus`), `rig/pause-image.ts`
- * (`importPauseImage({ address, snapshotter })`), `rig/containerd.ts` (`startContainerd({ dir, address })`).
+ * Related: `rig/cri.ts` (`criClient(address)`: typed RuntimeService/ImageService calls; `listImages`,
+ * `imageStatus`), `rig/pause-image.ts` (`importPauseImage({ address, snapshotter })`, `importBuiltImage` for
+ * factory-built test images), `rig/containerd.ts` (`startContainerd({ dir, address?, sandboxImage? })`, which
+ * sets the pause image as sandbox_image and restrict_oom_score_adj).
  *
  * Pods behave as on a kubelet with no CNI: every pod shares the node's network (podIP = node IP), whatever
  * `hostNetwork` says. Not covered: probes, lifecycle hooks, resource limits, sidecar (restartable) init

@@ -20,6 +20,10 @@ export const cleanUpNodePods = async (address: string, root: string, nodeName?: 
       if (!isNotFound(error)) throw error;
     };
     await cri.stopPodSandbox(sandbox.id).catch(ignoreGone);
+    // A runner may have started a container between the stop and now; containerd then refuses the removal.
+    for (const container of await cri.listContainers({ podSandboxId: sandbox.id })) {
+      await cri.stopContainer(container.id, 0).catch(ignoreGone);
+    }
     await cri.removePodSandbox(sandbox.id).catch(ignoreGone);
   }
   await rm(join(root, 'var', 'lib', 'kubelet', 'pods'), { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { PAUSE_IMAGE } from '../../rig/pause-image.ts';
 import { finished, type PodFixture, setUpPodFixture, shell } from './pods-fixture.ts';
 
 const rig = inject('rig');
@@ -22,7 +23,7 @@ const statusLines = "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status";
 
 describe('securityContext through the CRI', () => {
   it('enforces a read-only root filesystem while an emptyDir stays writable', async () => {
-    const container = shell('main', 'touch /x; echo "root: $?"; touch /scratch/x && echo scratch: ok', {
+    const container = shell('main', 'touch /x 2>&1; echo "root: $?"; touch /scratch/x && echo scratch: ok', {
       securityContext: { readOnlyRootFilesystem: true },
       volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }],
     });
@@ -65,6 +66,27 @@ describe('securityContext through the CRI', () => {
     expect(status.containerStatuses?.[0]?.state?.waiting?.message).toBe(
       `container has runAsNonRoot and image will run as root (pod: "${pod.metadata?.name}_tests(${pod.metadata?.uid})", container: main)`,
     );
+  });
+});
+
+describe('the pause image as a container image', () => {
+  it('runs a command from it with every capability dropped and a read-only root, as the importer pod does', async () => {
+    const container: IContainer = {
+      name: 'importer',
+      image: PAUSE_IMAGE,
+      command: ['/bin/busybox', 'sh', '-c', `${statusLines}; touch /x 2>/dev/null || echo read-only`],
+      securityContext: {
+        runAsUser: 0,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+      },
+    };
+    const result = await runOne(container);
+    expect(result).toEqual({
+      exitCode: 0,
+      logs: 'CapEff:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t0\nread-only\n',
+    });
   });
 });
 
