@@ -116,8 +116,8 @@ describe('importing into containerd', () => {
       createContainerdRuntime({ address: rig.containerd.address }),
       allNames(),
     );
-    expect(report.results.map((result) => result.outcome)).toEqual(
-      ARCHIVES.map((file) => expected('skipped')[file]),
+    expect(Object.fromEntries(report.results.map((result) => [result.image, result.outcome]))).toEqual(
+      expected('skipped'),
     );
     expect(calls).toEqual({ importTar: 0, listImages: 1, pin: 0 });
   });

@@ -78,8 +78,8 @@ describe('importing into Docker', () => {
       createDockerRuntime({ host: rig.docker.host }),
       allNames(),
     );
-    expect(report.results.map((result) => result.outcome)).toEqual(
-      ARCHIVES.map((file) => expected('skipped')[file]),
+    expect(Object.fromEntries(report.results.map((result) => [result.image, result.outcome]))).toEqual(
+      expected('skipped'),
     );
     expect(calls).toEqual({ importTar: 0, listImages: 1, pin: 0 });
   });
