@@ -60,9 +60,13 @@ const namesToLookUp = async (summaries: Iterable<Promise<ArchiveSummary>>): Prom
 };
 
 /** SHA256SUMS, which is required unless the operator said otherwise, loudly. */
-const requireChecksums = async (options: ImportArchivesOptions): Promise<Map<string, string> | undefined> => {
+const requireChecksums = async (
+  options: ImportArchivesOptions,
+  archives: readonly string[],
+): Promise<Map<string, string> | undefined> => {
   const checksums = await readChecksums(options.dir);
-  if (checksums) return checksums;
+  // An empty directory has nothing to check: "nothing to do", as before.
+  if (checksums || archives.length === 0) return checksums;
   const file = path.join(options.dir, 'SHA256SUMS');
   if (!options.allowUnverified) {
     throw new AirlockError(
@@ -81,8 +85,11 @@ export const importArchives = async (options: ImportArchivesOptions): Promise<Im
   const { dir, runtime, logger } = options;
   const { archives, ignored } = options.listing ?? (await listArchives(dir));
   for (const name of ignored) logger.info(`ignored   ${name}  (not .tar, .tar.gz or .tgz)`);
-  const checksums = await requireChecksums(options);
-  const allowlist = await loadAllowlist(dir, options.images);
+  const checksums = await requireChecksums(options, archives);
+  const allowlist =
+    archives.length === 0
+      ? { source: '', names: new Map(), recorded: new Map() }
+      : await loadAllowlist(dir, options.images);
   const results: ImageResult[] = [];
   const report = (result: ImageResult) => {
     results.push(result);

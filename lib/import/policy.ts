@@ -68,7 +68,14 @@ export const createdNames = (archive: string, documents: ArchiveDocuments): Crea
       for (const tag of Object.keys(tags)) names.push({ name: `${repository}:${tag}`, from: 'repositories' });
     }
   }
-  return names;
+  // A RepoTag that index.json also names is that entry's image (the exporter writes both for one image).
+  const indexed = new Map(
+    names.filter((created) => created.digest).map((created) => [created.name, created.digest]),
+  );
+  return names.map((created) => {
+    const digest = created.digest ?? indexed.get(created.name);
+    return digest ? { ...created, digest } : created;
+  });
 };
 
 /** The names a summary read (already normalized), for the early check before any byte reaches the runtime. */

@@ -10,8 +10,8 @@ import {
   parseImportArguments,
 } from '../../lib/import/options.ts';
 import type { FixtureImage } from '../archive/fixture-image.ts';
-import { uniqueFixture, writeExporterArchive } from './archives.ts';
-import { removeContainerdImages, resultOf, runImport, summaryLines } from './run-import.ts';
+import { releaseEnv, sealDirectory, uniqueFixture, writeExporterArchive } from './archives.ts';
+import { removeContainerdImages, resultOf, runImport as runImportWith, summaryLines } from './run-import.ts';
 
 /** What an operator sees in `kubectl logs`, the exit code a Job reports, and how flags and environment combine. */
 
@@ -30,7 +30,13 @@ beforeAll(async () => {
   // Named like gzip, but plain bytes: the one failure among good archives.
   await writeFile(join(dir, 'b-bad.tar.gz'), 'not an archive at all\n');
   await writeFile(join(dir, 'notes.txt'), 'copied along by mistake\n');
+  await sealDirectory(dir);
 });
+
+/** The importer as the hook runs it: the release's image list in AIRLOCK_IMAGES. */
+const releaseNames = () => good.flatMap((fixture) => fixture.image.names);
+const runImport = (argv: string[], env: NodeJS.ProcessEnv = {}) =>
+  runImportWith(argv, { ...releaseEnv(releaseNames()), ...env });
 
 afterAll(async () => {
   await removeContainerdImages(
@@ -115,6 +121,7 @@ describe('exit code', () => {
 
   it('is 0 in strict mode when nothing failed', async () => {
     const clean = await mkdtemp(join(tmpdir(), 'airlock-import-clean-'));
+    await sealDirectory(clean);
     try {
       expect(
         (await runImport(['--dir', clean, '--containerd-address', rig.containerd.address, '--strict']))
@@ -155,7 +162,7 @@ describe('exit code', () => {
       execa('npm', ['run', '--silent', 'importer', '--', ...args()], {
         cwd: repositoryRoot,
         reject: false,
-        env: { NODE_NAME: 'node-b', ...env },
+        env: { NODE_NAME: 'node-b', ...releaseEnv(releaseNames()), ...env },
       });
     const tolerant = await importer({ AIRLOCK_STRICT: 'false' });
     expect(tolerant.exitCode, tolerant.stderr).toBe(0);
@@ -181,6 +188,15 @@ describe('flags and their environment twins', () => {
       'unix:///env.sock',
     ],
     ['strict', undefined, 'false', 'strict', true, false],
+    [
+      'images',
+      'nginx:1.25',
+      'redis:7',
+      'images',
+      { text: 'nginx:1.25', source: '--images' },
+      { text: 'redis:7', source: 'AIRLOCK_IMAGES' },
+    ],
+    ['allow-unverified', undefined, 'false', 'allowUnverified', true, false],
     ['concurrency', '4', '3', 'concurrency', 4, 3],
     ['retries', '0', '5', 'retries', 0, 5],
     ['timeout', '30', '90', 'timeout', 30, 90],
@@ -219,6 +235,7 @@ describe('flags and their environment twins', () => {
       runtime: 'auto',
       namespace: 'k8s.io',
       strict: false,
+      allowUnverified: false,
       concurrency: 1,
       retries: 2,
       timeout: 600,

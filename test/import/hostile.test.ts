@@ -266,3 +266,65 @@ describe('memory on the PAX bomb', () => {
     }
   });
 });
+
+describe('the hostile corpus on Docker', () => {
+  const docker = (...args: string[]) => run('docker', ['-H', rig.docker.host, ...args]);
+  const imageId = async (name: string) =>
+    (await docker('image', 'inspect', '--format', '{{.Id}}', name).catch(() => ({ stdout: 'absent' })))
+      .stdout;
+  let dockerDir: string;
+  let app: FixtureImage;
+  let node: FixtureImage;
+
+  beforeAll(async () => {
+    dockerDir = await mkdtemp(join(tmpdir(), 'airlock-hostile-docker-'));
+    const scratch = await mkdtemp(join(tmpdir(), 'airlock-hostile-docker-node-'));
+    const fixture = uniqueFixture('docker-node', { pinned: false });
+    node = { ...fixture, image: { ...fixture.image, names: [PAUSE], dockerRepoTags: [PAUSE] } };
+    await docker('load', '--input', await writeExporterArchive(scratch, 'pause.tar', node));
+    await rm(scratch, { recursive: true, force: true });
+    app = uniqueFixture('docker-good', { pinned: false });
+    await writeExporterArchive(dockerDir, 'good.tar', app);
+    await writeClaimingArchive(dockerDir, 'hijack-pause.tar.gz', [PAUSE]);
+    const corpus = ambiguousArchives();
+    await writeAll(dockerDir, {
+      'two-manifest-json.tar': corpus['two-manifest-json.tar'] as Buffer,
+      'symlink-chain.tar': corpus['symlink-chain.tar'] as Buffer,
+      'pax-bomb.tar.gz': paxBomb(),
+    });
+    await sealDirectory(dockerDir);
+  });
+
+  afterAll(async () => {
+    await docker('image', 'rm', '--force', PAUSE, ...app.image.dockerRepoTags).catch(() => undefined);
+    await rm(dockerDir, { recursive: true, force: true });
+  });
+
+  it('loads the good archive, refuses the others in one line each, and leaves pause on its own content', async () => {
+    const before = await imageId(PAUSE);
+    const { summary, lines } = await runImport(
+      ['--dir', dockerDir, '--runtime', 'docker', '--docker-host', rig.docker.host],
+      releaseEnv([...app.image.names, 'docker.io/library/minimal:1']),
+    );
+    expect(outcomes(summary)).toEqual({
+      'good.tar': 'imported',
+      'hijack-pause.tar.gz': 'failed',
+      'two-manifest-json.tar': 'failed',
+      'symlink-chain.tar': 'failed',
+      'pax-bomb.tar.gz': 'failed',
+    });
+    for (const file of [
+      'hijack-pause.tar.gz',
+      'two-manifest-json.tar',
+      'symlink-chain.tar',
+      'pax-bomb.tar.gz',
+    ])
+      expect(lines.filter((line) => line.startsWith('failed') && line.includes(file))).toHaveLength(1);
+    expect(before).toBe(node.image.manifests[0]?.config.descriptor.digest);
+    expect(await imageId(PAUSE)).toBe(before);
+    expect(await imageId('minimal:1')).toBe('absent');
+    expect(await imageId(app.image.dockerRepoTags[0] ?? '')).toBe(
+      app.image.manifests[0]?.config.descriptor.digest,
+    );
+  });
+});

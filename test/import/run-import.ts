@@ -143,12 +143,14 @@ export const countingRuntime = (real: ContainerRuntime): { runtime: ContainerRun
 export const importCounting = async (
   dir: string,
   real: ContainerRuntime,
+  images: readonly string[],
   logger: Logger = silentLogger,
 ): Promise<{ report: ImportReport; calls: CallCounts }> => {
   const { runtime, calls } = countingRuntime(real);
   const report = await importArchives({
     dir,
     runtime,
+    images: { text: images.join('\n'), source: 'AIRLOCK_IMAGES' },
     concurrency: 2,
     retries: 0,
     timeoutMs: 60_000,

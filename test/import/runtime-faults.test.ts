@@ -7,7 +7,7 @@ import { run } from '../../lib/exec/run.ts';
 import { parseImageList } from '../../lib/runtime/index.ts';
 import { type RigContainerd, startContainerd } from '../../rig/containerd.ts';
 import { type FixtureImage, fixtureImage } from '../archive/fixture-image.ts';
-import { uniqueFixture, writeExporterArchive } from './archives.ts';
+import { releaseEnv, sealDirectory, uniqueFixture, writeExporterArchive } from './archives.ts';
 import { outcomes, resultOf, runImport } from './run-import.ts';
 
 /**
@@ -73,15 +73,12 @@ describe('containerd restarted in the middle of an import', () => {
     const fixture = bigFixture('restart', 128);
     await run('mkdir', [images]);
     await writeExporterArchive(images, 'big.tar', fixture);
+    await sealDirectory(images);
 
-    const importing = runImport([
-      '--dir',
-      images,
-      '--containerd-address',
-      containerd.address,
-      '--retries',
-      '6',
-    ]);
+    const importing = runImport(
+      ['--dir', images, '--containerd-address', containerd.address, '--retries', '6'],
+      releaseEnv(fixture.image.names),
+    );
     // Wait until containerd is writing the big layer (an ingest holds bytes), then kill it: this test's own daemon.
     const ingest = join(containerd.root, 'io.containerd.content.v1.content', 'ingest');
     let daemons: number[] = [];
@@ -124,13 +121,12 @@ describe('a full disk under containerd', () => {
     const big = bigFixture('too-big', 48);
     await writeExporterArchive(images, 'a-small.tar.gz', small);
     await writeExporterArchive(images, 'b-big.tar.gz', big);
+    await sealDirectory(images);
 
-    const { exitCode, summary } = await runImport([
-      '--dir',
-      images,
-      '--containerd-address',
-      containerd.address,
-    ]);
+    const { exitCode, summary } = await runImport(
+      ['--dir', images, '--containerd-address', containerd.address],
+      releaseEnv([...small.image.names, ...big.image.names]),
+    );
     expect(exitCode).toBe(0);
     expect(outcomes(summary)).toEqual({ 'a-small.tar.gz': 'imported', 'b-big.tar.gz': 'failed' });
     expect(resultOf(summary, 'b-big.tar.gz')).toMatchObject({
