@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { clusterFootprint } from '../../rig/cluster/footprint.ts';
@@ -28,7 +28,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (dir) await stopCluster(dir);
+  if (!dir) return;
+  await stopCluster(dir);
+  await rm(dir, { recursive: true, force: true });
 });
 
 it('four nodes, each running a DaemonSet pod, keep at most 300 MB resident (daemon, containerds and shims)', async () => {
