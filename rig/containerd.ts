@@ -134,6 +134,13 @@ export const startContainerd = async (options: ContainerdOptions): Promise<RigCo
   }
   const snapshotter = (await overlayWorks(dir)) ? 'overlayfs' : 'native';
   const address = options.address ?? join(dir, 'containerd.sock');
+  // sun_path holds 108 bytes with its NUL; the ttrpc socket beside it is 6 bytes longer.
+  if (Buffer.byteLength(`${address}.ttrpc`) > 107) {
+    throw new AirlockError(
+      'BAD_INPUT',
+      `containerd socket ${address}: too long for a unix socket (${Buffer.byteLength(address)} bytes, at most 101) — use a shorter directory`,
+    );
+  }
   await mkdir(dirname(address), { recursive: true });
   const configPath = join(dir, 'config.toml');
   const sandboxImage = options.sandboxImage ?? PAUSE_IMAGE;

@@ -48,26 +48,71 @@ const logFile = (runner: PodRunner, record: ContainerRecord, previous: boolean):
   return join(podLogDirectory(runner.node, runner.pod), name, `${record.attempt}.log`);
 };
 
+type Listener = (status: IPodStatus) => void;
+
+const waitForStatus = (
+  runner: PodRunner,
+  listeners: Set<Listener>,
+  predicate: (status: IPodStatus) => boolean,
+  timeout: number,
+): Promise<IPodStatus> =>
+  new Promise((resolve, reject) => {
+    if (predicate(runner.status())) return resolve(runner.status());
+    const check = (status: IPodStatus) => {
+      if (!predicate(status)) return;
+      clearTimeout(timer);
+      listeners.delete(check);
+      resolve(status);
+    };
+    const timer = setTimeout(() => {
+      listeners.delete(check);
+      const summary = JSON.stringify(runner.status());
+      const name = runner.pod.metadata?.name;
+      reject(new Error(`pod ${name}: condition not reached within ${timeout} ms; status ${summary}`));
+    }, timeout);
+    listeners.add(check);
+  });
+
+const logReaders = (runner: PodRunner): Pick<PodHandle, 'logs' | 'followLogs'> => ({
+  logs: async (options: LogOptions = {}) => {
+    const record = findRecord(runner, options.container);
+    return readCriLog(logFile(runner, record, options.previous ?? false), options);
+  },
+  followLogs: (options = {}) => {
+    const record = findRecord(runner, options.container);
+    const path = logFile(runner, record, options.previous ?? false);
+    const attempt = record.attempt;
+    // The instance is done once it exited, was replaced by a restart, or the pod was stopped.
+    const finished = async () =>
+      options.previous === true || runner.stopped || record.attempt !== attempt || exited(record);
+    return followCriLog(path, { ...options, finished });
+  },
+});
+
 /** Starts running `pod` (metadata.name and metadata.uid required) on the node behind `options.address`. */
 export const startPod = (pod: IPod, options: PodRunnerOptions): PodHandle => {
   const runner = new PodRunner(pod, options);
-  const listeners = new Set<(status: IPodStatus) => void>();
+  const listeners = new Set<Listener>();
+  const notify = () => {
+    for (const listener of listeners) listener(runner.status());
+  };
+  // Syncs, stops and removal run one at a time, in the order asked.
   let queue: Promise<unknown> = Promise.resolve();
-  let removed = false;
-
-  const sync = (): Promise<IPodStatus> => {
-    const next = queue.then(async () => {
+  const serialize = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  const sync = () =>
+    serialize(async () => {
       try {
-        if (await runner.sync()) for (const listener of listeners) listener(runner.status());
+        if (await runner.sync()) notify();
       } catch (error) {
         runner.event('Warning', 'FailedSync', (error as Error).message);
       }
       return runner.status();
     });
-    queue = next;
-    return next;
-  };
-
+  let removed = false;
   void (async () => {
     while (!removed && !runner.stopped) {
       await sync();
@@ -75,59 +120,22 @@ export const startPod = (pod: IPod, options: PodRunnerOptions): PodHandle => {
     }
   })();
 
-  const waitFor = (predicate: (status: IPodStatus) => boolean, timeout = 60_000): Promise<IPodStatus> =>
-    new Promise((resolve, reject) => {
-      if (predicate(runner.status())) return resolve(runner.status());
-      const timer = setTimeout(() => {
-        listeners.delete(check);
-        const summary = JSON.stringify(runner.status());
-        reject(
-          new Error(
-            `pod ${pod.metadata?.name}: condition not reached within ${timeout} ms; status ${summary}`,
-          ),
-        );
-      }, timeout);
-      const check = (status: IPodStatus) => {
-        if (!predicate(status)) return;
-        clearTimeout(timer);
-        listeners.delete(check);
-        resolve(status);
-      };
-      listeners.add(check);
-    });
-
   return {
     pod,
     uid: pod.metadata!.uid!,
     status: () => runner.status(),
     refresh: sync,
-    waitFor,
+    waitFor: (predicate, timeout = 60_000) => waitForStatus(runner, listeners, predicate, timeout),
     onStatus: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     events: () => runner.events.map((event) => ({ ...event })),
-    logs: async (logOptions: LogOptions = {}) => {
-      const record = findRecord(runner, logOptions.container);
-      return readCriLog(logFile(runner, record, logOptions.previous ?? false), logOptions);
-    },
-    followLogs: (logOptions = {}) => {
-      const record = findRecord(runner, logOptions.container);
-      const path = logFile(runner, record, logOptions.previous ?? false);
-      const attempt = record.attempt;
-      const finished = async () =>
-        logOptions.previous === true || runner.stopped || record.attempt !== attempt || exited(record);
-      return followCriLog(path, { ...logOptions, finished });
-    },
-    stop: async (graceSeconds) => {
-      await queue;
-      await runner.stop(graceSeconds);
-      for (const listener of listeners) listener(runner.status());
-    },
-    remove: async (graceSeconds) => {
+    ...logReaders(runner),
+    stop: (graceSeconds) => serialize(() => runner.stop(graceSeconds)).then(notify),
+    remove: (graceSeconds) => {
       removed = true;
-      await queue;
-      await runner.remove(graceSeconds);
+      return serialize(() => runner.remove(graceSeconds));
     },
   };
 };

@@ -4,7 +4,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { IPodStatus } from 'kubernetes-models/v1/PodStatus';
-import { type CriClient, criClient } from '../cri.ts';
+import { type CriClient, criClient, isNotFound } from '../cri.ts';
 import type { PodSandboxConfig } from '../cri-types.ts';
 import {
   type ContainerRecord,
@@ -128,6 +128,11 @@ export class PodRunner {
       const config = sandboxConfig(this.pod, this.node);
       await mkdir(config.logDirectory, { recursive: true });
       this.sandboxId = await this.cri.runPodSandbox(config);
+    } else if (!(await this.#sandboxReady())) {
+      // Stopped or removed behind our back (a node clean-up): kubelet would re-create it; this runner stops.
+      this.event('Warning', 'SandboxChanged', 'Pod sandbox is gone or stopped; the pod is not restarted');
+      this.stopped = true;
+      return;
     }
     if (!this.#volumes) {
       try {
@@ -168,10 +173,23 @@ export class PodRunner {
     };
   }
 
+  async #sandboxReady(): Promise<boolean> {
+    const status = await this.cri.podSandboxStatus(this.sandboxId!).catch((error: unknown) => {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    });
+    return status?.state === 'SANDBOX_READY';
+  }
+
   async #refresh(): Promise<void> {
     for (const record of [...this.inits, ...this.containers]) {
       if (!record.id || exited(record)) continue;
-      record.status = await this.cri.containerStatus(record.id);
+      // A container removed with its sandbox keeps the last status read.
+      const status = await this.cri.containerStatus(record.id).catch((error: unknown) => {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      });
+      if (status) record.status = status;
     }
   }
 
