@@ -20,7 +20,12 @@ const reply = (response: ServerResponse, code: number, body: unknown): void => {
   response.end(JSON.stringify(body));
 };
 
+// Go's collector runs early in the containerds and shims this process starts (they inherit the environment):
+// four nodes fit the stand-in's memory budget, and an idle containerd does not need a larger heap.
+const GO_MEMORY = { GOGC: '25', GOMEMLIMIT: '24MiB' };
+
 export const runClusterDaemon = async (dir: string, nodeCount: number): Promise<void> => {
+  Object.assign(process.env, GO_MEMORY);
   const nodes = new Map<string, ClusterNode>();
   const controlPlane = await startControlPlane({
     podLogs: podLogWriter(() => [...nodes.values()]),

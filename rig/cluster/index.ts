@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { AirlockError } from '../../lib/errors.ts';
 import { killProcessesMentioning, unmountBelow } from '../cleanup.ts';
 import { lastLogLines } from '../daemon.ts';
+import { bundleDaemon } from './bundle.ts';
 import { ControlError, controlRequest } from './control.ts';
 import { controlSocket, daemonLog, pidFile } from './paths.ts';
 import { ClusterStatus } from './status.ts';
@@ -30,7 +31,6 @@ export interface StartClusterOptions {
 }
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
-const daemonEntry = fileURLToPath(new URL('./daemon-main.ts', import.meta.url));
 
 export const clusterStatus = async (dir: string): Promise<ClusterStatus> =>
   ClusterStatus.parse(await controlRequest(resolve(dir), 'GET', '/status', 10_000));
@@ -92,7 +92,8 @@ export const startCluster = async (options: StartClusterOptions): Promise<Cluste
     );
   }
   const log = openSync(daemonLog(dir), 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', daemonEntry, dir, String(options.nodes)], {
+  const entry = await bundleDaemon(dir);
+  const child = spawn(process.execPath, ['--max-semi-space-size=1', entry, dir, String(options.nodes)], {
     cwd: projectRoot,
     detached: true,
     stdio: ['ignore', log, log],

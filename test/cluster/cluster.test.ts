@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRigDir } from '../../rig/workdir.ts';
@@ -68,6 +68,7 @@ afterAll(async () => {
   if (!dir) return;
   const down = await clusterCli('down', '--dir', dir);
   expect(down.exitCode, down.stderr).toBe(0);
+  await rm(dir, { recursive: true, force: true });
 });
 
 describe('npm run cluster', () => {

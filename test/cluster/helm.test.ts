@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { clusterStatus, startCluster, stopCluster } from '../../rig/cluster/index.ts';
@@ -93,7 +93,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (dir) await stopCluster(dir);
+  if (!dir) return;
+  await stopCluster(dir);
+  await rm(dir, { recursive: true, force: true });
 });
 
 const expectSuccess = (result: CommandResult): CommandResult => {

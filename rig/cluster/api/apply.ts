@@ -38,6 +38,7 @@ const applyPatch = (
     const object = structuredClone(body);
     recordManager(object, manager, 'Apply', body);
     const created = insertObject(store, request, object);
+    request.created = true;
     applied.set(`${created.metadata.uid}/${manager}`, body as unknown as Json);
     return created;
   }

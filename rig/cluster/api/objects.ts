@@ -22,6 +22,8 @@ export interface ApiRequest {
   userAgent?: string;
   /** Warning headers for the response (fieldValidation=Warn, the default). */
   warnings: string[];
+  /** Set when a PATCH (server-side apply) created the object: the answer is 201 then. */
+  created?: boolean;
 }
 
 /**

@@ -174,8 +174,10 @@ const dispatch = async (
       return sendJson(response, 201, createObject(store, request), request.warnings);
     case 'PUT':
       return sendJson(response, 200, updateObject(store, request), request.warnings);
-    case 'PATCH':
-      return sendJson(response, 200, patchObject(store, request, applied), request.warnings);
+    case 'PATCH': {
+      const patched = patchObject(store, request, applied);
+      return sendJson(response, request.created ? 201 : 200, patched, request.warnings);
+    }
     case 'DELETE':
       return sendJson(
         response,

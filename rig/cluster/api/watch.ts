@@ -35,6 +35,8 @@ export const serveWatch = (store: Store, request: ApiRequest, response: ServerRe
     throw new ApiError('Expired', `too old resource version: ${resourceVersion} (${store.resourceVersion})`);
 
   response.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+  // Headers now: a client's Watch() call returns on them, before any event exists.
+  response.flushHeaders();
   const send = (event: { type: string; object: unknown }): void => {
     response.write(`${JSON.stringify(event)}\n`);
   };
