@@ -1,6 +1,6 @@
 // The hook Job's entry point; also runs on a host with `npm run importer -- --dir images`.
 import { fileURLToPath } from 'node:url';
-import { bundleLauncher, locateBundle, verifyBundle } from '../../lib/bundle/self-check.ts';
+import { bundleLauncher, locateBundle, startBundleCheck } from '../../lib/bundle/self-check.ts';
 import { describeError } from '../../lib/errors.ts';
 import { useProgramLauncher } from '../../lib/exec/launcher.ts';
 import { runImportCommand } from '../../lib/import/command.ts';
@@ -10,24 +10,27 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => controller.abort(new Error(`interrupted by ${signal}`)));
 }
 
-// Started from an exported runtime (importer/linux-<arch>/importer.mjs): check every runtime file before anything
-// runs, and start ctr through the runtime's own loader.
+// Started from an exported runtime (importer/linux-<arch>/importer.mjs): ctr is checked against SHA256SUMS
+// before it first runs, and started through the runtime's own loader; the other files are checked while the
+// importer detects the runtime and lists the archives, and before it prints or imports anything.
 const bundle = locateBundle(fileURLToPath(import.meta.url));
-let verified = true;
-if (bundle) {
+const check = bundle ? startBundleCheck(bundle) : undefined;
+let ready = true;
+if (bundle && check) {
   try {
-    await verifyBundle(bundle);
+    await check.first;
     useProgramLauncher(bundleLauncher(bundle));
   } catch (error) {
     process.stdout.write(`error: ${describeError(error)}\n`);
     process.exitCode = 1;
-    verified = false;
+    ready = false;
   }
 }
-if (verified) {
+if (ready) {
   process.exitCode = await runImportCommand(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,
     signal: controller.signal,
+    ...(check ? { ready: check.all } : {}),
   });
 }

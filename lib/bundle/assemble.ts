@@ -70,13 +70,22 @@ const extractSource = async (
   const root = join(cacheDir, 'extract', platform.name, `${sourceKey(source)}-${source.sha256.slice(0, 12)}`);
   const marker = join(root, '.complete');
   if (await stat(marker).catch(() => undefined)) return root;
-  await rm(root, { recursive: true, force: true });
-  await mkdir(root, { recursive: true });
-  const links = source.kind === 'npm' ? {} : await extractDebianPackage(file, root, DEBIAN_PREFIXES);
-  if (source.kind === 'npm') await extractNodePackage(file, root);
-  await writeFile(join(root, LINKS_FILE), JSON.stringify(links));
-  await writeFile(marker, '');
-  return root;
+  // Unpacked under a name of its own and renamed: a parallel process never sees, or writes into, half of it.
+  const partial = `${root}.${randomBytes(4).toString('hex')}.partial`;
+  try {
+    await mkdir(partial, { recursive: true });
+    const links = source.kind === 'npm' ? {} : await extractDebianPackage(file, partial, DEBIAN_PREFIXES);
+    if (source.kind === 'npm') await extractNodePackage(file, partial);
+    await writeFile(join(partial, LINKS_FILE), JSON.stringify(links));
+    await writeFile(join(partial, '.complete'), '');
+    await rm(root, { recursive: true, force: true });
+    await rename(partial, root).catch(async (error: NodeJS.ErrnoException) => {
+      if (!(await stat(marker).catch(() => undefined))) throw error;
+    });
+    return root;
+  } finally {
+    await rm(partial, { recursive: true, force: true });
+  }
 };
 
 const LINKS_FILE = '.links.json';
@@ -254,8 +263,19 @@ const writeAssembled = async (
       recorded.push({ path, size: info.size, sha256: await sha256File(target), mode, mtimeMs: info.mtimeMs });
     }
     await writeFile(join(partial, 'files.json'), `${JSON.stringify(recorded, null, 2)}\n`);
-    await rm(dir, { recursive: true, force: true });
-    await rename(partial, dir);
+    // An entry found stale is moved aside before it is removed; if another process (a parallel test worker)
+    // put a fresh one in place meanwhile, that one is used and ours dropped.
+    const stale = `${dir}.${randomBytes(4).toString('hex')}.stale`;
+    await rename(dir, stale).catch(() => undefined);
+    await rm(stale, { recursive: true, force: true });
+    try {
+      await rename(partial, dir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const theirs = code === 'ENOTEMPTY' || code === 'EEXIST' ? await readAssembled(dir) : undefined;
+      if (!theirs) throw error;
+      return theirs;
+    }
     return recorded.map(({ path, size, sha256, mode }) => ({
       path,
       source: join(dir, path),

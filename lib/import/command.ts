@@ -14,6 +14,11 @@ export interface ImportIo {
   stderr: NodeJS.WritableStream;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
+  /**
+   * Settles when the caller's own checks are done (the bundled runtime's self-check, which overlaps detection
+   * and listing); a rejection stops the run with its one line, before the header and before any import.
+   */
+  ready?: Promise<void>;
 }
 
 // One version for the package and the importer's log header; esbuild inlines it into the Job's bundle.
@@ -64,6 +69,12 @@ export const runImportCommand = async (argv: readonly string[], io: ImportIo): P
     listing = await listArchives(options.dir);
   } catch (error) {
     listingError = error;
+  }
+  try {
+    await io.ready;
+  } catch (error) {
+    logger.error(describeError(error));
+    return 1;
   }
   const count = listing ? `${listing.archives.length} archive(s)` : 'no archives';
   logger.info(
