@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkImporterPlatforms, resolveImporterMode } from '../../lib/bundle/index.ts';
 import { parseExportArguments } from '../../lib/export/options.ts';
-import { parsePlatform } from '../../lib/registry/index.ts';
+import { parsePlatform } from '../../lib/oci/index.ts';
 
 const hookJob = `apiVersion: batch/v1
 kind: Job
