@@ -41,8 +41,24 @@ export interface RenderedChart {
   applicationImages: string[];
 }
 
-/** `--set` arguments shared by the export and the install: the hook, on one node. */
-export const chartSettings = (): string[] => ['imagePull.enabled=true', `imagePull.nodes={${NODE_NAME}}`];
+/**
+ * `--set` arguments shared by the export and the install: the hook, on one node, in image mode (the demo still
+ * builds and loads the importer image; bundle mode needs no image at all).
+ */
+export const chartSettings = (): string[] => [
+  'imagePull.enabled=true',
+  `imagePull.nodes={${NODE_NAME}}`,
+  'imagePull.importer.mode=image',
+];
+
+/** A v1 List (the hook's Jobs travel in one) stands for its items, as Helm's kube client builds it. */
+const flattenLists = (documents: unknown[]): unknown[] =>
+  documents.flatMap((document) => {
+    const list = document as { apiVersion?: string; kind?: string; items?: unknown[] };
+    return list.apiVersion === 'v1' && list.kind === 'List' && Array.isArray(list.items)
+      ? list.items
+      : [document];
+  });
 
 const imagesOf = (workload: Workload): string[] => {
   const spec = workload.spec?.template?.spec;
@@ -59,9 +75,11 @@ export const renderChart = async (helm: string, settings: readonly string[]): Pr
     NAMESPACE,
     ...settings.flatMap((setting) => ['--set', setting]),
   ]);
-  const documents = parseAllDocuments(stdout)
-    .map((document): unknown => document.toJS())
-    .filter((value) => value !== null && value !== undefined);
+  const documents = flattenLists(
+    parseAllDocuments(stdout)
+      .map((document): unknown => document.toJS())
+      .filter((value) => value !== null && value !== undefined),
+  );
   const workloads = documents.map((document) => Workload.parse(document));
   const jobs = workloads.filter((workload) => workload.kind === 'Job');
   const [job] = jobs;

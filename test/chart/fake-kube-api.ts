@@ -127,7 +127,7 @@ export const startFakeKubeApi = async ({
     '/apis/apps/v1': {
       kind: 'APIResourceList',
       groupVersion: 'apps/v1',
-      resources: [resource('deployments', 'Deployment', true)],
+      resources: [resource('deployments', 'Deployment', true), resource('daemonsets', 'DaemonSet', true)],
     },
     '/apis/rbac.authorization.k8s.io/v1': {
       kind: 'APIResourceList',

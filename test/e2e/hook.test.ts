@@ -88,7 +88,7 @@ const collector = () => {
 
 /** The app images as the exporter writes them, with the importer runtime next to them, as `--importer bundle` does. */
 const exportAppImages = async () => {
-  const apps = (await renderChart(rig.helm.v3.path, appValues())).filter((object) => object.kind !== 'Job');
+  const apps = (await renderChart(rig.helm.v3.path, appValues())).filter((object) => object.kind === 'Deployment');
   const platforms = [parsePlatform('linux/amd64')];
   const { manifest: importer } = await exportImporterRuntime({
     output: imagesDir,
@@ -158,7 +158,7 @@ const renderHook = async (
   expect(jobs).toHaveLength(1);
   const spec = podSpecOf(jobs[0] as KubernetesObject);
   if (!spec) throw new Error('the hook Job has no pod template');
-  const apps = objects.filter((object) => object.kind !== 'Job');
+  const apps = objects.filter((object) => object.kind === 'Deployment');
   return { spec: spec as IPodSpec, appImages: imagesOf(apps) };
 };
 

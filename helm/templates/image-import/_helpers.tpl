@@ -344,3 +344,20 @@ What the one node imported:
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+The keeper's image: imagePull.keeper.image, else the first pause image among the current nodes' status.images
+(a node that joins later has its runtime's sandbox image too), else imagePull.importer.hostImage.
+*/}}
+{{- define "airlock.imageImport.keeperImage" -}}
+{{- $image := .Values.imagePull.keeper.image }}
+{{- if not $image }}
+{{- range $node := include "airlock.imageImport.nodeObjects" . | fromJsonArray }}
+{{- $candidate := include "airlock.imageImport.nodeHostImage" $node }}
+{{- if and (not $image) (regexMatch "(^|[/-])pause[:@]" $candidate) }}
+{{- $image = $candidate }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $image | default .Values.imagePull.importer.hostImage }}
+{{- end }}
