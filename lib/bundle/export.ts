@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { buildImporterBundle } from '../../importer/build.ts';
+import type { ImagesJsonEntry } from '../export/outputs.ts';
 import { archiveFileName } from '../export/plan.ts';
 import type { Platform } from '../oci/index.ts';
 import { parseReference } from '../reference/index.ts';
@@ -71,19 +72,8 @@ export const exportImporterRuntime = async (options: ExportImporterOptions): Pro
   });
 };
 
-/** One images.json entry, as the exporter writes it for every archive. */
-export interface ImporterImageEntry {
-  reference: string;
-  references: string[];
-  names: string[];
-  digest: string;
-  mediaType: string;
-  platforms: string[];
-  file: string;
-  size: number;
-  sha256: string;
-  sources: Array<{ kind: string; file: string; location: string }>;
-}
+/** The importer image's images.json entry, as the exporter writes one for every archive. */
+export type ImporterImageEntry = ImagesJsonEntry;
 
 /** `--importer image`: `airlock/importer:<version>` as an archive beside the others, from the same runtime files. */
 export const exportImporterImage = async (

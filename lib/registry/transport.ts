@@ -13,9 +13,11 @@ export interface HttpResponse {
 }
 
 export interface SendOptions {
-  method?: 'GET' | 'HEAD' | 'POST';
+  /** PUT and PATCH carry uploads; pulls use GET, HEAD and POST (token requests). */
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH';
   headers?: Record<string, string>;
-  body?: string;
+  /** A string, or an upload's bytes streamed from a Buffer or a Readable. */
+  body?: string | Buffer | Readable;
   signal?: AbortSignal;
 }
 
@@ -29,6 +31,11 @@ export interface TransportOptions {
   userAgent: string;
   /** No byte (headers or body) for this long aborts the exchange. */
   stallTimeoutMs: number;
+  /**
+   * PEM certificates trusted for HTTPS registries besides Node's bundled roots: registries inside an air gap
+   * usually carry a certificate from the site's own CA.
+   */
+  ca?: string;
 }
 
 export const headerValue = (response: Pick<HttpResponse, 'headers'>, name: string): string | undefined => {
@@ -69,16 +76,21 @@ export const toTransportError = (host: string, error: unknown, stallTimeoutMs: n
  * HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured for remote registries; loopback never goes through a proxy,
  * as in Go's net/http (and therefore dockerd and containerd).
  */
-export const createTransport = ({ userAgent, stallTimeoutMs }: TransportOptions): Transport => {
+export const createTransport = ({ userAgent, stallTimeoutMs, ca }: TransportOptions): Transport => {
   const timeouts = { headersTimeout: stallTimeoutMs, bodyTimeout: stallTimeoutMs };
+  const trusted = ca ? { connect: { ca: [ca] } } : {};
   let direct: Agent | undefined;
   let proxied: EnvHttpProxyAgent | undefined;
   const dispatcherFor = (url: URL): Dispatcher => {
     if (isLoopback(url.host)) {
-      direct ??= new Agent(timeouts);
+      direct ??= new Agent({ ...timeouts, ...trusted });
       return direct;
     }
-    proxied ??= new EnvHttpProxyAgent(timeouts);
+    proxied ??= new EnvHttpProxyAgent({
+      ...timeouts,
+      ...trusted,
+      ...(ca ? { requestTls: { ca: [ca] } } : {}),
+    });
     return proxied;
   };
 

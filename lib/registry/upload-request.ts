@@ -4,8 +4,7 @@ import { NotFoundError, RegistryProtocolError } from './errors.ts';
 import type { Endpoint } from './hosts.ts';
 import type { RegistryContext } from './request.ts';
 import { parseRetryAfter, RetryableStatusError } from './retry.ts';
-import { discard, type HttpResponse, headerValue, readSmallBody } from './transport.ts';
-import type { UploadTransport } from './upload-transport.ts';
+import { discard, type HttpResponse, headerValue, readSmallBody, type Transport } from './transport.ts';
 
 /** The registry has no room left (HTTP 507 Insufficient Storage, or 413 for a blob over its quota). */
 export class RegistryFullError extends AirlockError {
@@ -19,7 +18,7 @@ export class RegistryFullError extends AirlockError {
 }
 
 export interface UploadContext extends RegistryContext {
-  transport: UploadTransport;
+  transport: Transport;
 }
 
 export interface UploadExchange {

@@ -12,14 +12,13 @@ import { type CredentialStore, createDockerConfigCredentials } from './credentia
 import { RegistryProtocolError } from './errors.ts';
 import { type Endpoint, endpointsFor } from './hosts.ts';
 import { type FetchedManifest, fetchManifest } from './manifest.ts';
-import { discard, headerValue } from './transport.ts';
+import { createTransport, discard, headerValue } from './transport.ts';
 import {
   resolveLocation,
   type UploadContext,
   type UploadExchange,
   uploadExchange,
 } from './upload-request.ts';
-import { createUploadTransport } from './upload-transport.ts';
 
 /** Where one blob's bytes come from: reopened from `start` for every attempt and every chunk. */
 export interface BlobSource {
@@ -90,7 +89,7 @@ const chunkMinimum = (headers: { headers: Record<string, string | string[] | und
 const createUploadContext = (options: RegistryUploaderOptions): UploadContext => {
   const logger = options.logger ?? silentLogger;
   const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
-  const transport = createUploadTransport({
+  const transport = createTransport({
     userAgent: DEFAULT_USER_AGENT,
     stallTimeoutMs,
     ...(options.ca ? { ca: options.ca } : {}),
