@@ -108,21 +108,9 @@ const scanObject = (root: Values, context: ObjectContext, scan: ScanState): void
   walk(root, '', false, false);
 };
 
-/**
- * The image-import hook's own objects name the image the importer runs in: a node's pause image, already on every
- * node, or the importer image that `--importer image` writes. Neither is the release's to export.
- */
-const IMPORT_HOOK_COMPONENTS = new Set(['image-import', 'image-import-cleanup', 'image-keeper']);
-
-const isImportHookObject = (metadata: Values): boolean => {
-  const labels = isPlainObject(metadata.labels) ? metadata.labels : {};
-  return IMPORT_HOOK_COMPONENTS.has(String(labels['app.kubernetes.io/component'] ?? ''));
-};
-
 const scanManifest = (manifest: Values, file: string, scan: ScanState): void => {
   const kind = typeof manifest.kind === 'string' ? manifest.kind : 'Object';
   const metadata = isPlainObject(manifest.metadata) ? manifest.metadata : {};
-  if (isImportHookObject(metadata)) return;
   const name = typeof metadata.name === 'string' ? metadata.name : '?';
   if (kind === 'ConfigMap' && isPlainObject(manifest.data))
     scan.configMaps.push({ name, file, data: manifest.data });
