@@ -2,7 +2,7 @@
 // chart with the import hook on and a host image that holds nothing of ours, run the hook Job's pod as kubelet
 // would (its image, command, env, hostPaths) on the rig's containerd or dockerd, then ask the runtime for every
 // image exactly as the app's Deployments reference it.
-import { copyFile, mkdir, mkdtemp, readdir, rm, truncate } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, readdir, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { exportImporterRuntime } from '../../lib/bundle/index.ts';
 import { run } from '../../lib/exec/run.ts';
 import { exportImages } from '../../lib/export/export.ts';
-import { writeOutputs } from '../../lib/export/outputs.ts';
+import { sha256File, writeOutputs } from '../../lib/export/outputs.ts';
 import { parsePlatform } from '../../lib/oci/index.ts';
 import { normalizeReference } from '../../lib/reference/index.ts';
 import { createRegistryClient } from '../../lib/registry/index.ts';
@@ -88,7 +88,9 @@ const collector = () => {
 
 /** The app images as the exporter writes them, with the importer runtime next to them, as `--importer bundle` does. */
 const exportAppImages = async () => {
-  const apps = (await renderChart(rig.helm.v3.path, appValues())).filter((object) => object.kind === 'Deployment');
+  const apps = (await renderChart(rig.helm.v3.path, appValues())).filter(
+    (object) => object.kind === 'Deployment',
+  );
   const platforms = [parsePlatform('linux/amd64')];
   const { manifest: importer } = await exportImporterRuntime({
     output: imagesDir,
@@ -275,8 +277,12 @@ describe.each(helmBinaries())('the import hook rendered by $name, in bundle mode
         const mixed = await mkdtemp(join(workDir, `mixed-${runtime}-`));
         await run('cp', ['-a', `${imagesDir}/.`, mixed]);
         const archives = (await readdir(imagesDir)).filter((file) => file.endsWith('.tar.gz'));
-        // A copy cut short on its way to the node.
+        // A copy cut short on its way to the node: SHA256SUMS lists it whole, the node holds its first 2000 bytes.
         await copyFile(join(imagesDir, archives[0] ?? ''), join(mixed, 'broken.tar.gz'));
+        await appendFile(
+          join(mixed, 'SHA256SUMS'),
+          `${await sha256File(join(mixed, 'broken.tar.gz'))}  broken.tar.gz\n`,
+        );
         await truncate(join(mixed, 'broken.tar.gz'), 2000);
         await removeAppImages(runtime, appImages);
 
