@@ -30,6 +30,7 @@ export class ContentTracker {
   readonly #archive: string;
   readonly #limit: number;
   readonly #files = new Set<string>();
+  readonly #aliases = new Set<string>();
   readonly #json = new Map<string, Buffer>();
   readonly #sizes = new Map<string, number>();
   #buffered = 0;
@@ -73,9 +74,15 @@ export class ContentTracker {
     };
   }
 
-  /** True when `path` is a regular file of the archive (links are refused where they enter). */
+  /** True when `path` is a regular file of the archive, or a link a reader let through to one (see EntryRules). */
   exists(path: string): boolean {
-    return this.#files.has(normalizeEntryPath(path));
+    const name = normalizeEntryPath(path);
+    return this.#files.has(name) || this.#aliases.has(name);
+  }
+
+  /** Records a link entry that names a regular file seen before it. */
+  alias(name: string): void {
+    this.#aliases.add(name);
   }
 
   /** The bytes of a manifest, index or config blob; refuses one that is missing, oversized or not JSON. */

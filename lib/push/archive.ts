@@ -3,7 +3,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { posix } from 'node:path';
 import { ContentTracker, checkReferences } from '../archive/contents.ts';
 import { DEFAULT_DOCUMENT_LIMIT, DocumentCollector } from '../archive/documents.ts';
-import { checkEntry, normalizeEntryPath } from '../archive/entries.ts';
+import { checkEntry, linkTargetOf, normalizeEntryPath } from '../archive/entries.ts';
 import { ArchiveCorruptError } from '../archive/errors.ts';
 import { ChecksumMismatchError } from '../archive/index.ts';
 import { digestOfBlobPath } from '../archive/layout.ts';
@@ -114,11 +114,11 @@ export const indexArchive = async (
   const links = new Map<string, string>();
   const position: StreamPosition = { chunk: Buffer.alloc(0), start: 0 };
   const walker = new TarWalker(path, (entry) => {
-    checkEntry(path, entry);
+    checkEntry(path, entry, { linkTo: (target) => files.has(target) });
     const name = normalizeEntryPath(entry.path);
-    if (entry.type === 'Link') links.set(name, normalizeEntryPath(entry.linkpath));
-    if (entry.type === 'SymbolicLink') {
-      links.set(name, normalizeEntryPath(posix.join(posix.dirname(name), entry.linkpath)));
+    if (entry.type === 'Link' || entry.type === 'SymbolicLink') {
+      links.set(name, linkTargetOf(entry));
+      tracker.alias(name);
     }
     const recorder = isRegular(entry.type) ? fileRecorder(files, name, entry.size, position) : undefined;
     return combine([collector.sinkFor(name, entry.type, entry.size), tracker.sinkFor(entry, name), recorder]);

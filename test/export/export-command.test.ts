@@ -120,7 +120,7 @@ describe('--list and --json', () => {
 });
 
 describe('the chart of this repository', () => {
-  it('reports the importer image Chart.yaml declares as declared, not rendered, while the hook is off', async () => {
+  it('lists the importer image of values as not rendered while the hook is off, and Chart.yaml no longer declares it', async () => {
     const chart = join(REPOSITORY_ROOT, 'helm');
     const result = await runExport([
       '--chart',
@@ -139,11 +139,9 @@ describe('the chart of this repository', () => {
     const importer = document.notRendered.find(
       (image) => image.reference === 'docker.io/airlock/importer:0.1.0',
     );
-    expect(importer?.sources.map((source) => source.kind)).toEqual(
-      expect.arrayContaining(['annotation', 'values']),
-    );
+    expect(importer?.sources.map((source) => source.kind)).toEqual(['values']);
     expect(result.stderr).toMatch(
-      /^declared in Chart\.yaml, not rendered by the chart with these values, not exported \(--include-unrendered adds them\): .*docker\.io\/airlock\/importer:0\.1\.0/m,
+      /not exported \(--include-unrendered adds them\): .*docker\.io\/airlock\/importer:0\.1\.0/m,
     );
   });
 });

@@ -105,7 +105,7 @@ describe('importing into containerd', () => {
       'ls',
     ]);
     const lines = stdout.split('\n');
-    for (const name of allNames()) {
+    for (const name of [...imported().flatMap(([, fixture]) => fixture.image.names), docker25.name]) {
       const line = lines.find((candidate) => candidate.startsWith(`${name} `));
       expect(line, name).toMatch(/[\s,]io\.cri-containerd\.pinned=pinned(,|\s|$)/);
     }

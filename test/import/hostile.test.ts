@@ -7,6 +7,7 @@ import { run } from '../../lib/exec/run.ts';
 import { importArchives } from '../../lib/import/import.ts';
 import { silentLogger } from '../../lib/report/log.ts';
 import { createContainerdRuntime } from '../../lib/runtime/index.ts';
+import { type RigContainerd, startContainerd } from '../../rig/containerd.ts';
 import { imageStatus } from '../../rig/cri.ts';
 import { type FixtureImage, fixtureImage } from '../archive/fixture-image.ts';
 import { releaseEnv, sealDirectory, uniqueFixture, writeExporterArchive } from './archives.ts';
@@ -25,6 +26,10 @@ import {
  */
 
 const rig = inject('rig');
+// A containerd of this file's own: the hijack targets (the pause and importer names) are names other test files
+// import into the shared rig containerd, and `ctr images ls` before and after must see this file's work alone.
+let node: RigContainerd;
+let nodeDir: string;
 const PAUSE = 'registry.k8s.io/pause:3.9';
 const IMPORTER = 'docker.io/airlock/importer:0.1.0';
 let dir: string;
@@ -36,7 +41,7 @@ let before: Map<string, string>;
 const preloaded: Record<string, FixtureImage> = {};
 
 const ctrImport = async (path: string) =>
-  run('ctr', ['--address', rig.containerd.address, '-n', 'k8s.io', 'images', 'import', path]);
+  run('ctr', ['--address', node.address, '-n', 'k8s.io', 'images', 'import', path]);
 
 /** name -> digest of every image in the rig's k8s.io namespace. */
 const snapshot = async (): Promise<Map<string, string>> =>
@@ -76,6 +81,16 @@ const REFUSALS: Record<string, RegExp> = {
 };
 
 beforeAll(async () => {
+  nodeDir = await mkdtemp('/tmp/ah-');
+  node = await startContainerd({ dir: nodeDir });
+});
+
+afterAll(async () => {
+  await node.stop();
+  await rm(nodeDir, { recursive: true, force: true });
+});
+
+beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-hostile-'));
   const scratch = await mkdtemp(join(tmpdir(), 'airlock-hostile-node-'));
   await preload(scratch);
@@ -93,7 +108,7 @@ beforeAll(async () => {
   await writeExporterArchive(dir, 'unlisted.tar', unlisted);
   before = await snapshot();
   result = await runImport(
-    ['--dir', dir, '--containerd-address', rig.containerd.address],
+    ['--dir', dir, '--containerd-address', node.address],
     // The ambiguous archives name docker.io/library/minimal:1, which the release allows: their tar is what is refused.
     releaseEnv([...good.image.names, ...unlisted.image.names, 'docker.io/library/minimal:1']),
   );
@@ -141,19 +156,17 @@ describe('the hostile corpus on containerd', () => {
 
   it('leaves the kube-system pause image and the importer image on their own content (CRI ImageStatus)', async () => {
     for (const name of [PAUSE, IMPORTER]) {
-      const status = await imageStatus(rig.containerd.address, name);
+      const status = await imageStatus(node.address, name);
       expect(status.found).toBe(true);
       expect(status.id).toBe(preloaded[name]?.image.manifests[0]?.config.descriptor.digest);
     }
     for (const name of unlisted.image.names)
-      expect((await imageStatus(rig.containerd.address, name)).found).toBe(false);
-    for (const name of stale.image.names)
-      expect((await imageStatus(rig.containerd.address, name)).found).toBe(false);
+      expect((await imageStatus(node.address, name)).found).toBe(false);
+    for (const name of stale.image.names) expect((await imageStatus(node.address, name)).found).toBe(false);
   });
 
   it('creates the good image under the names the release asked for', async () => {
-    for (const name of good.image.names)
-      expect((await imageStatus(rig.containerd.address, name)).found).toBe(true);
+    for (const name of good.image.names) expect((await imageStatus(node.address, name)).found).toBe(true);
   });
 });
 
@@ -181,11 +194,11 @@ describe('a file swapped between verification and import', () => {
   });
 
   it('imports what was opened and verified, never the file swapped in mid-stream', async () => {
-    const pauseBefore = await imageStatus(rig.containerd.address, PAUSE);
+    const pauseBefore = await imageStatus(node.address, PAUSE);
     let swapped = 0;
     const report = await importArchives({
       dir: swapDir,
-      runtime: createContainerdRuntime({ address: rig.containerd.address }),
+      runtime: createContainerdRuntime({ address: node.address }),
       images: { text: original.image.names.join('\n'), source: 'AIRLOCK_IMAGES' },
       concurrency: 1,
       retries: 0,
@@ -199,20 +212,20 @@ describe('a file swapped between verification and import', () => {
     expect(swapped).toBe(1);
     expect(report.results).toMatchObject([{ image: 'app.tar', outcome: 'imported' }]);
     for (const name of original.image.names) {
-      expect((await imageStatus(rig.containerd.address, name)).id).toBe(
+      expect((await imageStatus(node.address, name)).id).toBe(
         original.image.manifests[0]?.config.descriptor.digest,
       );
     }
-    expect(await imageStatus(rig.containerd.address, PAUSE)).toEqual(pauseBefore);
+    expect(await imageStatus(node.address, PAUSE)).toEqual(pauseBefore);
     // The next run reads the swapped-in file from its start and refuses it for what it names.
     const again = await runImport(
-      ['--dir', swapDir, '--containerd-address', rig.containerd.address],
+      ['--dir', swapDir, '--containerd-address', node.address],
       releaseEnv(original.image.names),
     );
     expect(again.summary.results).toMatchObject([
       { archive: 'app.tar', outcome: 'failed', code: 'NOT_ALLOWED' },
     ]);
-    expect(await imageStatus(rig.containerd.address, PAUSE)).toEqual(pauseBefore);
+    expect(await imageStatus(node.address, PAUSE)).toEqual(pauseBefore);
   });
 });
 
@@ -232,7 +245,7 @@ describe('memory on the PAX bomb', () => {
         '--dir',
         imagesDir,
         '--containerd-address',
-        rig.containerd.address,
+        node.address,
       ],
       { cwd: join(import.meta.dirname, '..', '..'), env: { ...releaseEnv(names), NODE_NAME: 'node-a' } },
     );

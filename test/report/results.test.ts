@@ -65,6 +65,7 @@ describe('counts and tables', () => {
   it('counts outcomes and leaves zero counts out of the sentence', () => {
     expect(countOutcomes([imported, skipped, failed])).toEqual({
       exported: 0,
+      pushed: 0,
       imported: 1,
       skipped: 1,
       failed: 1,
