@@ -102,8 +102,8 @@ export const importArchive = async (run: ArchiveRun, name: string): Promise<Imag
     const sha256 = expectedChecksum(run, name);
     const bytes = (await stat(path.join(run.dir, name))).size;
     const summary = await run.summaries.get(name)!;
-    // An early look at the names: a hostile archive is refused before a byte of it reaches the runtime.
-    checkArchiveNames(path.join(run.dir, name), namesOfSummary(summary), run.allowlist);
+    // Every name already on this content changes nothing, whatever the release lists: in image mode the
+    // importer's own archive sits beside the others, loaded by hand before the first install.
     if (isPresent(summary.images, run.present, run.runtime.kind)) {
       const names = summary.images.flatMap((image) => expectedNames(image, run.runtime.kind));
       return {
@@ -115,6 +115,8 @@ export const importArchive = async (run: ArchiveRun, name: string): Promise<Imag
         names,
       };
     }
+    // An early look at the names: a hostile archive is refused before a byte of it reaches the runtime.
+    checkArchiveNames(path.join(run.dir, name), namesOfSummary(summary), run.allowlist);
     const done = await run.importing(() => {
       // Time spent waiting for the runtime to finish the previous archive is not this archive's.
       started = performance.now();

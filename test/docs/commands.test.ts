@@ -160,8 +160,14 @@ describe('the importer log shown in OFFLINE-IMAGES.md', () => {
     const shownSummary = summary(shown);
     const printedSummary = summary(printed);
     expect(Object.keys(shownSummary).sort()).toEqual(Object.keys(printedSummary).sort());
-    expect(Object.keys(shownSummary.results[0]).sort()).toEqual(
-      Object.keys(printedSummary.results[0]).sort(),
-    );
+    // Each outcome's keys, wherever it stands in the list: the guide's example and this run skip different archives.
+    type Result = Record<string, unknown>;
+    const keysOf = (results: Result[], outcome: unknown) =>
+      Object.keys(results.find((result) => result.outcome === outcome) ?? {}).sort();
+    const outcomes = (printedSummary.results as Result[]).map((result) => result.outcome);
+    const shared = outcomes.filter((outcome) => keysOf(shownSummary.results, outcome).length > 0);
+    expect(shared.length).toBeGreaterThan(0);
+    for (const outcome of shared)
+      expect(keysOf(shownSummary.results, outcome)).toEqual(keysOf(printedSummary.results, outcome));
   });
 });
