@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type BuiltImage, manyLayersImage, pushImage } from '../../rig/factory/index.ts';
@@ -49,16 +50,25 @@ it('resumes an interrupted push without sending completed blobs again', async ()
   proxies.push(interrupted, resumed);
   const controller = new AbortController();
   let completions = 0;
-  // Stop the run as the fourth blob upload is being completed: some blobs are whole, the rest are not.
+  // Uploads run several at once: from the fourth completion on, the proxy holds each completion, and the run is
+  // stopped once the first three blobs are whole in the registry. Some blobs are whole, the rest are not.
+  const stopOnceStored = async () => {
+    for (let attempt = 0; attempt < 200; attempt += 1) {
+      const stored = await Promise.all(blobsOf(image).map((digest) => hasBlob(target, digest)));
+      if (stored.filter(Boolean).length >= 3) break;
+      await sleep(50);
+    }
+    controller.abort(new Error('interrupted by the test'));
+  };
   interrupted.add({
     path: /\/blobs\/uploads\/.*digest=/,
     times: 1000,
     when: () => {
       completions += 1;
-      if (completions === 4) controller.abort(new Error('interrupted by the test'));
-      return false;
+      if (completions === 4) void stopOnceStored();
+      return completions >= 4;
     },
-    fault: { kind: 'status', status: 500 },
+    fault: { kind: 'stall', afterBytes: 0 },
   });
   const first = await runPush(
     ['--registry', `${interrupted.host}/${prefix}`, '--dir', images, '--concurrency', '1'],
