@@ -1,4 +1,4 @@
-import { startFaultProxy } from '../test/registry/fault-proxy.ts';
+import { startFaultProxy } from '../rig/fault-proxy.ts';
 import { type ExportContext, measureAirlockExport } from './export.ts';
 import type { Workload } from './workloads.ts';
 

@@ -10,7 +10,7 @@ import {
   ociImage,
   pushImage,
 } from '../../rig/factory/index.ts';
-import { type FaultProxy, startFaultProxy } from '../registry/fault-proxy.ts';
+import { type FaultProxy, startFaultProxy } from '../../rig/fault-proxy.ts';
 import { uniqueRepository } from '../registry/support/registries.ts';
 import { errorLines, readImagesJson, rig, runExport, scratch, writeChart } from './support.ts';
 

@@ -10,7 +10,7 @@ import {
   pushImage,
   sharedBaseImages,
 } from '../../rig/factory/index.ts';
-import { type FaultProxy, startFaultProxy } from '../registry/fault-proxy.ts';
+import { type FaultProxy, startFaultProxy } from '../../rig/fault-proxy.ts';
 import { uniqueRepository } from '../registry/support/registries.ts';
 import { readImagesJson, rig, runExport, scratch, spawnExport, writeChart } from './support.ts';
 

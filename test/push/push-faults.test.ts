@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dockerImage, ociImage, pushImage } from '../../rig/factory/index.ts';
+import type { FaultProxy, FaultRule } from '../../rig/fault-proxy.ts';
 import { errorLines, runExport, writeChart } from '../export/support.ts';
-import type { FaultProxy, FaultRule } from '../registry/fault-proxy.ts';
 import { uniqueRepository } from '../registry/support/registries.ts';
 import { blobUploads, manifestStatus, rig, runPush, scratch, withProxy } from './support.ts';
 

@@ -3,8 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type BuiltImage, manyLayersImage, pushImage } from '../../rig/factory/index.ts';
+import type { FaultProxy } from '../../rig/fault-proxy.ts';
 import { runExport, writeChart } from '../export/support.ts';
-import type { FaultProxy } from '../registry/fault-proxy.ts';
 import { uniqueRepository } from '../registry/support/registries.ts';
 import { completedBlobDigests, manifestStatus, rig, runPush, scratch, withProxy } from './support.ts';
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FaultProxy } from '../../rig/fault-proxy.ts';
 import { type PushedImage, pushEveryImageType, runExport, writeChart } from '../export/support.ts';
-import type { FaultProxy } from '../registry/fault-proxy.ts';
 import { uniqueRepository } from '../registry/support/registries.ts';
 import {
   blobUploads,

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { run } from '../../lib/exec/run.ts';
 import { runPushCommand } from '../../lib/push/command.ts';
+import { type FaultProxy, startFaultProxy } from '../../rig/fault-proxy.ts';
 import { rig, scratch } from '../export/support.ts';
-import { type FaultProxy, startFaultProxy } from '../registry/fault-proxy.ts';
 
 export { rig, scratch };
 

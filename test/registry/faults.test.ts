@@ -8,7 +8,7 @@ import {
 } from '../../lib/registry/index.ts';
 import type { Logger } from '../../lib/report/log.ts';
 import { type BuiltImage, largeLayerImage, ociImage, pushImage } from '../../rig/factory/index.ts';
-import { type FaultProxy, startFaultProxy } from './fault-proxy.ts';
+import { type FaultProxy, startFaultProxy } from '../../rig/fault-proxy.ts';
 import {
   descriptorOf,
   digestStream,
