@@ -32,3 +32,15 @@ export const parseFlags = <const Specs extends FlagSpecs>(argv: readonly string[
   }
   return parsed.values;
 };
+
+/** A flag's value as a whole number of at least `minimum`, or one BAD_INPUT line naming the flag. */
+export const wholeNumber = (flag: string, value: unknown, minimum: number): number => {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < minimum) {
+    throw new AirlockError(
+      'BAD_INPUT',
+      `--${flag}: expected a whole number of at least ${minimum}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return number;
+};

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { IMPORTER_MODES, type ImporterMode } from '../bundle/index.ts';
-import { type AirlockConfig, type FlagSpecs, loadConfig, parseFlags } from '../config/index.ts';
+import { type AirlockConfig, type FlagSpecs, loadConfig, parseFlags, wholeNumber } from '../config/index.ts';
 import { AirlockError } from '../errors.ts';
 import type { Platform } from '../oci/index.ts';
 import { parsePlatform } from '../oci/index.ts';
@@ -65,17 +65,6 @@ Finds every image the chart uses and saves each as an archive that containerd an
   --verbose               debug logs
   -h, --help              this help
 `;
-
-const wholeNumber = (flag: string, value: unknown, minimum: number): number => {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < minimum) {
-    throw new AirlockError(
-      'BAD_INPUT',
-      `--${flag}: expected a whole number of at least ${minimum}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return number;
-};
 
 const positiveNumber = (flag: string, value: unknown): number => {
   const number = Number(value);

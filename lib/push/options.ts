@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { type FlagSpecs, parseFlags } from '../config/index.ts';
+import { type FlagSpecs, parseFlags, wholeNumber } from '../config/index.ts';
 import { AirlockError } from '../errors.ts';
 import { type NameMapping, parseMapping, parseRegistryTarget, type RegistryTarget } from './names.ts';
 
@@ -56,17 +56,6 @@ const PUSH_FLAGS = {
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies FlagSpecs;
-
-const wholeNumber = (flag: string, value: unknown, minimum: number): number => {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < minimum) {
-    throw new AirlockError(
-      'BAD_INPUT',
-      `--${flag}: expected a whole number of at least ${minimum}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return number;
-};
 
 const readCa = async (file: string, cwd: string): Promise<string> => {
   try {
