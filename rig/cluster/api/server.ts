@@ -14,6 +14,7 @@ import {
   updateObject,
 } from './objects.ts';
 import { openApiV3Document, openApiV3Index } from './openapi.ts';
+import { openApiV2Document, openApiV2Protobuf } from './openapi-v2.ts';
 import { decodeProtobufObject } from './protobuf.ts';
 import { parseResourcePath } from './route.ts';
 import { ApiError } from './status.ts';
@@ -81,10 +82,24 @@ const sendJson = (response: ServerResponse, code: number, body: unknown, warning
   response.end(text);
 };
 
+// client-go asks for gnostic's protobuf; older clients spelled the media type with '.v1.0' for '@v1.0'.
+const wantsProtobufV2 = (accept: string | undefined): boolean =>
+  (accept ?? '')
+    .split(',')
+    .some((type) => type.trim().startsWith('application/com.github.proto-openapi.spec.v2'));
+
+const sendOpenApiV2Protobuf = (response: ServerResponse): void => {
+  const bytes = openApiV2Protobuf();
+  // kube-openapi's handler answers the protobuf with this type: client-go's REST client cannot parse the '@'.
+  response.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': bytes.length });
+  response.end(bytes);
+};
+
 const discovery = (pathname: string, host: string): unknown => {
   if (pathname === '/version') return versionInfo();
   if (pathname === '/api') return coreVersions(host);
   if (pathname === '/apis') return groupList();
+  if (pathname === '/openapi/v2') return openApiV2Document();
   if (pathname === '/openapi/v3') return openApiV3Index();
   const parts = pathname.split('/').filter(Boolean);
   if (parts[0] === 'openapi' && parts[1] === 'v3') {
@@ -149,6 +164,8 @@ const dispatch = async (
   const url = new URL(incoming.url ?? '/', 'http://localhost');
   const method = incoming.method ?? 'GET';
   const path = parseResourcePath(url.pathname);
+  if (!path && method === 'GET' && url.pathname === '/openapi/v2' && wantsProtobufV2(incoming.headers.accept))
+    return sendOpenApiV2Protobuf(response);
   if (!path) {
     const document = method === 'GET' ? discovery(url.pathname, incoming.headers.host ?? '') : undefined;
     if (document) return sendJson(response, 200, document);
