@@ -33,6 +33,7 @@ export const runClusterDaemon = async (dir: string, nodeCount: number): Promise<
   });
   await writeFile(kubeconfigPath(dir), kubeconfigFor(controlPlane.url), { mode: 0o600 });
   const { store } = controlPlane;
+  const api = { identity: controlPlane.identity, ...controlPlane.secure };
   const nodeFor = (name: string): ClusterNode => {
     checkNodeName(name);
     let node = nodes.get(name);
@@ -65,7 +66,7 @@ export const runClusterDaemon = async (dir: string, nodeCount: number): Promise<
     const [, first, name, action] = (request.url ?? '/').split('/');
     if (request.method === 'GET' && first === 'status') return reply(response, 200, status());
     if (request.method === 'POST' && first === 'nodes' && name && action === 'add') {
-      await bootNode(store, nodeFor(name), log);
+      await bootNode(store, api, nodeFor(name), log);
       return reply(response, 200, status());
     }
     if (request.method === 'POST' && first === 'nodes' && name && action === 'down') {
@@ -95,7 +96,7 @@ export const runClusterDaemon = async (dir: string, nodeCount: number): Promise<
   log(`control plane up after ${Math.round(process.uptime() * 1000)} ms: ${controlPlane.url}`);
   const names = Array.from({ length: nodeCount }, (_, index) => `node-${index + 1}`);
   try {
-    await Promise.all(names.map((name) => bootNode(store, nodeFor(name), log)));
+    await Promise.all(names.map((name) => bootNode(store, api, nodeFor(name), log)));
   } catch (error) {
     await shutdown();
     throw error;
