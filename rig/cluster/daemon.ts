@@ -3,7 +3,10 @@
 
 import { rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Store } from './api/store.ts';
 import { startControlPlane } from './control-plane.ts';
+import { NODE_GRACE_SECONDS } from './controllers/housekeeping.ts';
 import { conditionHolds } from './controllers/util.ts';
 import { kubeconfigFor } from './kubeconfig.ts';
 import { bootNode, type ClusterNode, checkNodeName, haltNode, stopNode } from './node.ts';
@@ -23,6 +26,17 @@ const reply = (response: ServerResponse, code: number, body: unknown): void => {
 // Go's collector runs early in the containerds and shims this process starts (they inherit the environment):
 // four nodes fit the stand-in's memory budget, and an idle containerd does not need a larger heap.
 const GO_MEMORY = { GOGC: '25', GOMEMLIMIT: '24MiB' };
+
+// `node down` answers once the API says NotReady (the lifecycle controller's verdict after the heartbeats stop),
+// so a chart rendered right after it already sees the node down, as an operator would.
+const untilNotReady = async (store: Store, name: string): Promise<void> => {
+  const deadline = Date.now() + (NODE_GRACE_SECONDS + 5) * 1000;
+  for (;;) {
+    const object = store.get('nodes', undefined, name);
+    if (!object || !conditionHolds(object, 'Ready') || Date.now() > deadline) return;
+    await sleep(200);
+  }
+};
 
 export const runClusterDaemon = async (dir: string, nodeCount: number): Promise<void> => {
   Object.assign(process.env, GO_MEMORY);
@@ -73,6 +87,7 @@ export const runClusterDaemon = async (dir: string, nodeCount: number): Promise<
       const node = nodes.get(name);
       if (!node) return reply(response, 404, { error: `no node ${name} in this cluster` });
       await haltNode(node);
+      await untilNotReady(store, name);
       return reply(response, 200, status());
     }
     if (request.method === 'POST' && first === 'shutdown') {
