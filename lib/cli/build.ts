@@ -82,7 +82,9 @@ const writeWhole = async (path: string, contents: string | Uint8Array): Promise<
  * Builds every script of BUNDLED_SCRIPTS into `<root>/dist` and writes `dist/stamp.json` last: a launch that
  * finds the stamp finds the bundles it describes. Returns the stamp.
  */
-export const buildScriptBundles = async (root: string = REPOSITORY_ROOT): Promise<BundleStamp> => {
+export const buildScriptBundles = async (checkout: string = REPOSITORY_ROOT): Promise<BundleStamp> => {
+  // The launcher compares the recorded root with a resolved path: no trailing slash, no `..`.
+  const root = resolve(checkout);
   const distDir = join(root, 'dist');
   const stampFile = join(distDir, 'stamp.json');
   // A build that fails half-way must not leave an older stamp vouching for newer bundles.

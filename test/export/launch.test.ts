@@ -57,7 +57,8 @@ describe('./scripts/export-images.ts', () => {
   });
 
   it('runs the bundle while every source matches the stamp, from any directory and through a symlink', async () => {
-    await buildScriptBundles(copy);
+    // A root spelled with a trailing slash (as `new URL('..', import.meta.url)` gives it) is the same checkout.
+    await buildScriptBundles(`${copy}/`);
     await markBundle('[bundle]');
     const direct = await runScript('export-images.ts', ['--help']);
     expect(direct.exitCode).toBe(0);

@@ -1,0 +1,2 @@
+import './lib/archive/index.ts';
+process.stderr.write(`baseline maxrss ${process.resourceUsage().maxRSS} KiB\n`);
