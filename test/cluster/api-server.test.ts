@@ -1,8 +1,10 @@
 // The API server alone, in-process: the checks and verbs Helm and kubectl rely on, spoken over HTTP.
 import { writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { issueToken } from '../../rig/cluster/api/identity.ts';
 import { type ControlPlane, startControlPlane } from '../../rig/cluster/control-plane.ts';
 import { kubeconfigFor } from '../../rig/cluster/kubeconfig.ts';
 import { makeRigDir } from '../../rig/workdir.ts';
@@ -177,5 +179,95 @@ describe('the stand-in API server', () => {
     await writeFile(join(home, 'good.yaml'), list(job.spec));
     const created = await run(kubectl, ['create', '-f', join(home, 'good.yaml')]);
     expect(created.stdout).toBe('job.batch/listed created\nconfigmap/listed created');
+  });
+
+  it("takes a pod's service account token over HTTPS and applies RBAC: allowed, 403 in the real words, 401 once the pod is gone", async () => {
+    const secure = (method: string, path: string, token: string) =>
+      new Promise<{ status: number; body: { message?: string } }>((resolve, reject) => {
+        const outgoing = httpsRequest(
+          {
+            host: plane.secure.host,
+            port: plane.secure.port,
+            method,
+            path,
+            ca: plane.identity.caPem,
+            headers: { authorization: `Bearer ${token}` },
+          },
+          (response) => {
+            let text = '';
+            response.on('data', (chunk) => {
+              text += chunk;
+            });
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) }));
+          },
+        );
+        outgoing.on('error', reject);
+        outgoing.end();
+      });
+    const ns = '/api/v1/namespaces/default';
+    expect(
+      (
+        await call('POST', `${ns}/serviceaccounts`, {
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: { name: 'cleaner' },
+        })
+      ).status,
+    ).toBe(201);
+    const role = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'cleaner' },
+      rules: [{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['deletecollection'] }],
+    };
+    expect(
+      (await call('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles', role)).status,
+    ).toBe(201);
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'cleaner' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cleaner' },
+      subjects: [{ kind: 'ServiceAccount', name: 'cleaner', namespace: 'default' }],
+    };
+    expect(
+      (await call('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', binding))
+        .status,
+    ).toBe(201);
+    const missing = await call('POST', `${ns}/pods`, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'nobody' },
+      spec: { serviceAccountName: 'ghost', containers: [{ name: 'main', image: 'example.com/app:1' }] },
+    });
+    expect(missing.status).toBe(403);
+    expect(missing.body.message).toBe(
+      'pods "nobody" is forbidden: error looking up service account default/ghost: serviceaccount "ghost" not found',
+    );
+    const pod = await call('POST', `${ns}/pods`, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'cleaner' },
+      spec: { serviceAccountName: 'cleaner', containers: [{ name: 'main', image: 'example.com/app:1' }] },
+    });
+    expect(pod.status).toBe(201);
+    expect(pod.body.spec.containers[0].volumeMounts).toEqual([
+      expect.objectContaining({ mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }),
+    ]);
+    const token = issueToken(plane.identity, plane.store, {
+      namespace: 'default',
+      serviceAccountName: 'cleaner',
+      podName: 'cleaner',
+      podUid: pod.body.metadata.uid,
+    });
+    expect((await secure('DELETE', '/apis/batch/v1/namespaces/default/jobs', token)).status).toBe(200);
+    const denied = await secure('GET', `${ns}/secrets`, token);
+    expect(denied.status).toBe(403);
+    expect(denied.body.message).toBe(
+      'secrets is forbidden: User "system:serviceaccount:default:cleaner" cannot list resource "secrets" in API group "" in the namespace "default"',
+    );
+    expect((await secure('GET', `${ns}/secrets`, `${token}x`)).status).toBe(401);
+    expect((await call('DELETE', `${ns}/pods/cleaner`)).status).toBe(200);
+    expect((await secure('DELETE', '/apis/batch/v1/namespaces/default/jobs', token)).status).toBe(401);
   });
 });
