@@ -4,7 +4,12 @@ import { bundleLauncher, locateBundle, startBundleCheck } from '../../lib/bundle
 import { describeError } from '../../lib/errors.ts';
 import { useProgramLauncher } from '../../lib/exec/launcher.ts';
 import { runImportCommand } from '../../lib/import/command.ts';
-import { runWatchCommand, splitWatchArguments, type WatchSettings } from '../../lib/import/watch.ts';
+import {
+  runWatchCommand,
+  splitWatchArguments,
+  WATCH_USAGE,
+  type WatchSettings,
+} from '../../lib/import/watch.ts';
 
 const controller = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -45,4 +50,7 @@ if (ready && settings) {
   process.exitCode = settings.watch
     ? await runWatchCommand(settings.rest, io, settings.intervalSeconds)
     : await runImportCommand(settings.rest, io);
+  if (!settings.watch && settings.rest.some((argument) => argument === '--help' || argument === '-h')) {
+    process.stdout.write(WATCH_USAGE);
+  }
 }
