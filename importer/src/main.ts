@@ -4,6 +4,12 @@ import { bundleLauncher, locateBundle, startBundleCheck } from '../../lib/bundle
 import { describeError } from '../../lib/errors.ts';
 import { useProgramLauncher } from '../../lib/exec/launcher.ts';
 import { runImportCommand } from '../../lib/import/command.ts';
+import {
+  runWatchCommand,
+  splitWatchArguments,
+  WATCH_USAGE,
+  type WatchSettings,
+} from '../../lib/import/watch.ts';
 
 const controller = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -26,11 +32,25 @@ if (bundle && check) {
     ready = false;
   }
 }
-if (ready) {
-  process.exitCode = await runImportCommand(process.argv.slice(2), {
+// --watch (AIRLOCK_WATCH) keeps the importer running as the keeper's main container; without it, one pass.
+let settings: WatchSettings | undefined;
+try {
+  settings = splitWatchArguments(process.argv.slice(2), process.env);
+} catch (error) {
+  process.stderr.write(`error: ${describeError(error)}\n`);
+  process.exitCode = 2;
+}
+if (ready && settings) {
+  const io = {
     stdout: process.stdout,
     stderr: process.stderr,
     signal: controller.signal,
     ...(check ? { ready: check.all } : {}),
-  });
+  };
+  process.exitCode = settings.watch
+    ? await runWatchCommand(settings.rest, io, settings.intervalSeconds)
+    : await runImportCommand(settings.rest, io);
+  if (!settings.watch && settings.rest.some((argument) => argument === '--help' || argument === '-h')) {
+    process.stdout.write(WATCH_USAGE);
+  }
 }

@@ -78,6 +78,30 @@ describe.each(helmBinaries())('the image keeper with $name', ({ path: helm }) =>
     expect(changed).not.toBe(before);
   });
 
+  it('in watch mode runs the importer in the main container with AIRLOCK_WATCH and the interval, socket mounted', async () => {
+    const { spec } = await onlyKeeper(helm, { keeper: { watch: true, interval: 45 } });
+    const [importer] = spec.initContainers ?? [];
+    expect(spec.containers).toHaveLength(1);
+    const watch = spec.containers[0] as Container;
+    expect(watch.name).toBe('watch');
+    expect(watch.image).toBe(PAUSE);
+    expect(watch.command).toEqual(importer?.command);
+    expect(watch.env).toEqual(
+      expect.arrayContaining([
+        { name: 'AIRLOCK_WATCH', value: 'true' },
+        { name: 'AIRLOCK_INTERVAL', value: '45' },
+        { name: 'AIRLOCK_CONTAINERD_ADDRESS', value: '/run/containerd/containerd.sock' },
+      ]),
+    );
+    expect(importer?.env?.map((variable) => variable.name)).not.toContain('AIRLOCK_WATCH');
+    expect(watch.volumeMounts?.map((mount) => mount.name)).toEqual(['images', 'runtime-socket', 'tmp']);
+    expect(watch.securityContext).toMatchObject({ runAsUser: 0, capabilities: { drop: ['ALL'] } });
+    expect(watch.resources).toEqual({
+      limits: { cpu: '200m', memory: '128Mi' },
+      requests: { cpu: '5m', memory: '64Mi' },
+    });
+  });
+
   it('takes the image override, and is left out when disabled or in image mode', async () => {
     const { spec } = await onlyKeeper(helm, { keeper: { image: 'example.org/pause:9' } });
     expect(spec.containers[0]?.image).toBe('example.org/pause:9');

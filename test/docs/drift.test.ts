@@ -9,6 +9,7 @@ import { RUNTIME_ENVIRONMENT } from '../../lib/bundle/cache.ts';
 import { ConfigFile } from '../../lib/config/index.ts';
 import { EXPORT_USAGE } from '../../lib/export/options.ts';
 import { IMPORT_FLAGS, IMPORT_USAGE } from '../../lib/import/options.ts';
+import { WATCH_FLAGS, WATCH_USAGE } from '../../lib/import/watch.ts';
 import { REPOSITORY_ROOT } from '../../scripts/build-importer-image.ts';
 import { codeSpans, fencedBlocks, firstCells, readDocument, section } from './markdown.ts';
 
@@ -112,15 +113,18 @@ describe('OFFLINE-IMAGES.md against the exporter', () => {
   });
 });
 
+// The importer's whole usage text: its import flags, and watch mode's (the keeper).
+const IMPORTER_USAGE = `${IMPORT_USAGE}${WATCH_USAGE}`;
+
 describe('OFFLINE-IMAGES.md against the importer', () => {
   it('documents every flag of the importer usage text', () => {
-    const flags = usageFlags(IMPORT_USAGE);
+    const flags = usageFlags(IMPORTER_USAGE);
     expect(flags).toContain('--dir');
     expect(flags.filter((flag) => !documents(flag))).toEqual([]);
   });
 
   it('gives each importer flag the default the usage text gives', () => {
-    const defaults = usageDefaults(IMPORT_USAGE);
+    const defaults = usageDefaults(IMPORTER_USAGE);
     expect(defaults.map(([flag]) => flag)).toContain('--timeout');
     const wrong = defaults.filter(
       ([flag, value]) => !tableRow('### Running the importer by hand', flag)?.includes(`\`${value}\``),
@@ -129,14 +133,18 @@ describe('OFFLINE-IMAGES.md against the importer', () => {
   });
 
   it('lists in its importer table only flags the importer has', () => {
-    const known = [...usageFlags(IMPORT_USAGE), '-h', '--help'];
+    const known = [...usageFlags(IMPORTER_USAGE), '-h', '--help'];
     const flags = tableFlags('### Running the importer by hand');
     expect(flags.length).toBeGreaterThan(5);
     expect(flags.filter((flag) => !known.includes(flag))).toEqual([]);
   });
 
   it('documents the environment variable of every importer flag, and no unknown AIRLOCK_ variable', () => {
-    const variables: string[] = [...Object.values(IMPORT_FLAGS), ...RUNTIME_ENVIRONMENT];
+    const variables: string[] = [
+      ...Object.values(IMPORT_FLAGS),
+      ...Object.values(WATCH_FLAGS),
+      ...RUNTIME_ENVIRONMENT,
+    ];
     expect(variables.filter((variable) => !guide.includes(`\`${variable}\``))).toEqual([]);
     const mentioned = [...new Set(guide.match(/\bAIRLOCK_[A-Z_]+/g) ?? [])];
     expect(mentioned.filter((variable) => !variables.includes(variable))).toEqual([]);

@@ -361,3 +361,43 @@ The keeper's image: imagePull.keeper.image, else the first pause image among the
 {{- end }}
 {{- $image | default .Values.imagePull.importer.hostImage }}
 {{- end }}
+
+{{/*
+A keeper container that runs the bundle importer (the init container, and the main container in watch mode):
+image, command, environment, securityContext and mounts; the caller adds name and resources.
+Usage: {{ include "airlock.imageImport.keeperImporter" (dict "image" $image "target" $target "context" $ "watch" true) }}
+*/}}
+{{- define "airlock.imageImport.keeperImporter" -}}
+image: {{ .image | quote }}
+imagePullPolicy: Never
+command:
+  {{- include "airlock.imageImport.bundleCommand" .target.arch | nindent 2 }}
+workingDir: /
+env:
+  {{- include "airlock.imageImport.env" (dict "target" .target "context" .context) | nindent 2 }}
+  {{- if .watch }}
+  - name: AIRLOCK_WATCH
+    value: "true"
+  - name: AIRLOCK_INTERVAL
+    value: {{ .context.Values.imagePull.keeper.interval | quote }}
+  {{- end }}
+securityContext:
+  # Root for the root-owned runtime socket, every capability dropped, as in the hook.
+  privileged: false
+  allowPrivilegeEscalation: false
+  readOnlyRootFilesystem: true
+  runAsUser: 0
+  runAsGroup: 0
+  runAsNonRoot: false
+  capabilities:
+    drop:
+      - ALL
+volumeMounts:
+  - name: images
+    mountPath: /images
+    readOnly: true
+  - name: runtime-socket
+    mountPath: {{ .target.socket }}
+  - name: tmp
+    mountPath: /tmp
+{{- end }}
