@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DigestMismatchError } from '../errors.ts';
 import type { Descriptor } from '../oci/index.ts';
-import { MANIFEST_ACCEPT } from '../oci/index.ts';
+import { digestOf, MANIFEST_ACCEPT } from '../oci/index.ts';
 import { parseReference } from '../reference/index.ts';
 import { type Logger, silentLogger } from '../report/log.ts';
 import { withRetries } from '../retry.ts';
@@ -77,8 +76,6 @@ export interface RegistryUploader {
 
 /** Chunk size when the registry asks for chunks without saying how large: big enough to keep requests few. */
 const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
-
-const sha256Of = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 /** OCI distribution spec: a registry that wants chunks says how small they may be. */
 const chunkMinimum = (headers: { headers: Record<string, string | string[] | undefined> }) => {
@@ -322,7 +319,7 @@ class Uploader implements RegistryUploader {
     signal?: AbortSignal,
   ): Promise<void> {
     const subject = this.#name(repository, reference);
-    const digest = sha256Of(manifest.bytes);
+    const digest = digestOf(manifest.bytes);
     return this.#retried(
       subject,
       async () => {
