@@ -11,7 +11,7 @@ import {
   explainImage,
   notRenderedLines,
 } from '../discover/index.ts';
-import { describeError, isAirlockError } from '../errors.ts';
+import { describeError, ExitCode, isAirlockError } from '../errors.ts';
 import { IMPORTER_VERSION } from '../import/command.ts';
 import { createRegistryClient } from '../registry/index.ts';
 import { createLogger, type Logger } from '../report/log.ts';
@@ -29,8 +29,7 @@ export interface CommandIo {
   signal?: AbortSignal;
 }
 
-/** Exit codes: 0 every image saved; 1 some image failed; 2 bad input before any image was tried; 130 interrupted. */
-export const ExitCode = { ok: 0, failed: 1, badInput: 2, interrupted: 130 } as const;
+export { ExitCode };
 
 const describeImage = (image: DiscoveredImage) => ({
   reference: image.reference,
