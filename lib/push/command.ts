@@ -89,6 +89,7 @@ export const runPushCommand = async (argv: readonly string[], io: CommandIo): Pr
   const uploader = createRegistryUploader({
     registry: options.target.host,
     insecure: options.insecure,
+    trustedTokenRealms: options.trustedTokenRealms,
     ...(options.ca ? { ca: options.ca } : {}),
     ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}),
     retries: options.retries,

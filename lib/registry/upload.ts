@@ -3,15 +3,12 @@ import { DigestMismatchError } from '../errors.ts';
 import type { Descriptor } from '../oci/index.ts';
 import { digestOf, MANIFEST_ACCEPT } from '../oci/index.ts';
 import { parseReference } from '../reference/index.ts';
-import { type Logger, silentLogger } from '../report/log.ts';
 import { withRetries } from '../retry.ts';
-import { createAuthenticator } from './auth.ts';
-import { DEFAULT_USER_AGENT } from './client.ts';
-import { type CredentialStore, createDockerConfigCredentials } from './credentials.ts';
+import { createRegistryContext, type RegistryContextOptions } from './client.ts';
 import { RegistryProtocolError } from './errors.ts';
-import { type Endpoint, endpointsFor } from './hosts.ts';
+import type { Endpoint } from './hosts.ts';
 import { type FetchedManifest, fetchManifest } from './manifest.ts';
-import { createTransport, discard, headerValue } from './transport.ts';
+import { discard, headerValue } from './transport.ts';
 import {
   resolveLocation,
   type UploadContext,
@@ -31,20 +28,19 @@ export interface UploadOptions {
   onBytes?: (bytes: number) => void;
 }
 
-export interface RegistryUploaderOptions {
+export interface RegistryUploaderOptions
+  extends Partial<
+    Pick<
+      RegistryContextOptions,
+      'credentials' | 'ca' | 'trustedTokenRealms' | 'retries' | 'retryDelayMs' | 'stallTimeoutMs' | 'logger'
+    >
+  > {
   /** `host[:port]` of the registry pushed to. */
   registry: string;
-  credentials?: CredentialStore;
   /** Speak plain HTTP to the registry (loopback always is). */
   insecure?: boolean;
-  /** PEM text of extra trusted CA certificates. */
-  ca?: string;
   /** Upload in chunks of this many bytes even when the registry does not ask for chunks. */
   chunkBytes?: number;
-  retries?: number;
-  retryDelayMs?: number;
-  stallTimeoutMs?: number;
-  logger?: Logger;
 }
 
 export interface RegistryUploader {
@@ -83,36 +79,14 @@ const chunkMinimum = (headers: { headers: Record<string, string | string[] | und
   return Number.isInteger(value) && value > 0 ? value : undefined;
 };
 
-const createUploadContext = (options: RegistryUploaderOptions): UploadContext => {
-  const logger = options.logger ?? silentLogger;
-  const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
-  const transport = createTransport({
-    userAgent: DEFAULT_USER_AGENT,
-    stallTimeoutMs,
-    ...(options.ca ? { ca: options.ca } : {}),
-  });
-  const hostOptions = { insecureRegistries: options.insecure ? [options.registry] : [] };
-  return {
-    transport,
-    auth: createAuthenticator({
-      credentials: options.credentials ?? createDockerConfigCredentials(),
-      transport,
-      stallTimeoutMs,
-      logger,
-      scopeActions: 'pull,push',
-    }),
-    retry: {
-      retries: options.retries ?? 4,
-      logger,
-      baseDelayMs: options.retryDelayMs ?? 250,
-      maxDelayMs: 30_000,
-    },
-    stallTimeoutMs,
-    logger,
-    // A push goes to the registry itself: mirrors serve pulls only.
-    endpointsFor: (registry) => endpointsFor(registry, hostOptions).filter((endpoint) => !endpoint.mirror),
-  };
-};
+const createUploadContext = (options: RegistryUploaderOptions): UploadContext => ({
+  ...createRegistryContext({
+    ...options,
+    scopeActions: 'pull,push',
+    insecureRegistries: options.insecure ? [options.registry] : [],
+  }),
+  // No mirrors are given: a push goes to the registry itself, mirrors serve pulls only.
+});
 
 const signalOf = (signal: AbortSignal | undefined) => (signal ? { signal } : {});
 
@@ -165,12 +139,19 @@ class Uploader implements RegistryUploader {
   }
 
   /** POST /blobs/uploads/: 201 when a mount succeeded, else the session's Location and chunk wish. */
-  async #startUpload(repository: string, subject: string, query: string, signal?: AbortSignal) {
+  async #startUpload(
+    repository: string,
+    subject: string,
+    query: string,
+    signal?: AbortSignal,
+    from?: string,
+  ) {
     const response = await this.#exchange({
       repository,
       method: 'POST',
       target: `/blobs/uploads/${query}`,
       subject,
+      ...(from ? { mountFrom: from } : {}),
       headers: { 'content-length': '0' },
       accept: [201, 202],
       ...signalOf(signal),
@@ -195,7 +176,7 @@ class Uploader implements RegistryUploader {
     // A declined mount leaves an open session; the registry purges it, and the upload opens its own.
     return this.#retried(
       subject,
-      async () => (await this.#startUpload(repository, subject, query, signal)).mounted,
+      async () => (await this.#startUpload(repository, subject, query, signal, from)).mounted,
       signal,
     );
   }
