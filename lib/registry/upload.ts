@@ -8,7 +8,7 @@ import { createRegistryContext, type RegistryContextOptions } from './client.ts'
 import { RegistryProtocolError } from './errors.ts';
 import type { Endpoint } from './hosts.ts';
 import { type FetchedManifest, fetchManifest } from './manifest.ts';
-import { discard, headerValue } from './transport.ts';
+import { discard, type HttpResponse, headerValue } from './transport.ts';
 import {
   resolveLocation,
   type UploadContext,
@@ -113,27 +113,32 @@ class Uploader implements RegistryUploader {
     return withRetries(attempt, { ...this.#context.retry, label: subject, signal });
   }
 
-  #exchange(exchange: Omit<UploadExchange, 'endpoint'>) {
-    return uploadExchange(this.#context, { ...exchange, endpoint: this.#endpoint });
+  /** One exchange whose body (if any) is read to the end and dropped: every answer here is in its headers. */
+  async #send(exchange: Omit<UploadExchange, 'endpoint'>): Promise<HttpResponse> {
+    const response = await uploadExchange(this.#context, { ...exchange, endpoint: this.#endpoint });
+    await discard(response);
+    return response;
+  }
+
+  /** `#send`, retried as a whole, its answer turned into the result by `read`. */
+  #call<T>(
+    exchange: Omit<UploadExchange, 'endpoint' | 'signal'>,
+    read: (response: HttpResponse) => T,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    return this.#retried(
+      exchange.subject,
+      async () => read(await this.#send({ ...exchange, ...signalOf(signal) })),
+      signal,
+    );
   }
 
   hasBlob(repository: string, digest: string, signal?: AbortSignal): Promise<boolean> {
-    const subject = this.#name(repository, digest);
-    return this.#retried(
-      subject,
-      async () => {
-        const response = await this.#exchange({
-          repository,
-          method: 'HEAD',
-          target: `/blobs/${digest}`,
-          subject,
-          accept: [200, 404, 307, 302],
-          ...signalOf(signal),
-        });
-        await discard(response);
-        // A redirect to object storage means the registry has the blob.
-        return response.status !== 404;
-      },
+    const exchange = { repository, subject: this.#name(repository, digest), method: 'HEAD' } as const;
+    return this.#call(
+      { ...exchange, target: `/blobs/${digest}`, accept: [200, 404, 307, 302] },
+      // A redirect to object storage means the registry has the blob.
+      (response) => response.status !== 404,
       signal,
     );
   }
@@ -146,7 +151,7 @@ class Uploader implements RegistryUploader {
     signal?: AbortSignal,
     from?: string,
   ) {
-    const response = await this.#exchange({
+    const response = await this.#send({
       repository,
       method: 'POST',
       target: `/blobs/uploads/${query}`,
@@ -156,7 +161,6 @@ class Uploader implements RegistryUploader {
       accept: [201, 202],
       ...signalOf(signal),
     });
-    await discard(response);
     const location = headerValue(response, 'location');
     if (response.status === 202 && !location) {
       throw new RegistryProtocolError(
@@ -192,7 +196,7 @@ class Uploader implements RegistryUploader {
     let { location } = session;
     for (let start = 0; start < source.size; start += session.chunkBytes) {
       const end = Math.min(source.size, start + session.chunkBytes);
-      const response = await this.#exchange({
+      const response = await this.#send({
         repository,
         method: 'PATCH',
         target: location,
@@ -206,7 +210,6 @@ class Uploader implements RegistryUploader {
         accept: [202],
         ...signalOf(options.signal),
       });
-      await discard(response);
       location = headerValue(response, 'location') ?? location;
       options.onBytes?.(end - start);
     }
@@ -233,7 +236,7 @@ class Uploader implements RegistryUploader {
         );
     const url = resolveLocation(this.#endpoint, location);
     url.searchParams.set('digest', descriptor.digest);
-    const response = await this.#exchange({
+    const response = await this.#send({
       repository,
       method: 'PUT',
       target: url.toString(),
@@ -245,7 +248,6 @@ class Uploader implements RegistryUploader {
       accept: [201, 204],
       ...signalOf(options.signal),
     });
-    await discard(response);
     if (monolithic) options.onBytes?.(source.size);
     const stored = headerValue(response, 'docker-content-digest');
     if (stored && stored !== descriptor.digest) {
@@ -272,23 +274,16 @@ class Uploader implements RegistryUploader {
   }
 
   manifestDigest(repository: string, reference: string, signal?: AbortSignal): Promise<string | undefined> {
-    const subject = this.#name(repository, reference);
-    return this.#retried(
-      subject,
-      async () => {
-        const response = await this.#exchange({
-          repository,
-          method: 'HEAD',
-          target: `/manifests/${reference}`,
-          subject,
-          headers: { accept: MANIFEST_ACCEPT },
-          accept: [200, 404],
-          ...signalOf(signal),
-        });
-        await discard(response);
-        if (response.status === 404) return undefined;
-        return headerValue(response, 'docker-content-digest') ?? '';
+    const exchange = { repository, subject: this.#name(repository, reference), method: 'HEAD' } as const;
+    return this.#call(
+      {
+        ...exchange,
+        target: `/manifests/${reference}`,
+        headers: { accept: MANIFEST_ACCEPT },
+        accept: [200, 404],
       },
+      (response) =>
+        response.status === 404 ? undefined : (headerValue(response, 'docker-content-digest') ?? ''),
       signal,
     );
   }
@@ -301,28 +296,21 @@ class Uploader implements RegistryUploader {
   ): Promise<void> {
     const subject = this.#name(repository, reference);
     const digest = digestOf(manifest.bytes);
-    return this.#retried(
-      subject,
-      async () => {
-        const response = await this.#exchange({
-          repository,
-          method: 'PUT',
-          target: `/manifests/${reference}`,
-          subject,
-          headers: { 'content-type': manifest.mediaType, 'content-length': String(manifest.bytes.length) },
-          body: () => manifest.bytes,
-          accept: [201, 200, 204],
-          ...signalOf(signal),
-        });
-        await discard(response);
+    const headers = { 'content-type': manifest.mediaType, 'content-length': String(manifest.bytes.length) };
+    return this.#call(
+      {
+        ...{ repository, subject, method: 'PUT', target: `/manifests/${reference}`, headers },
+        body: () => manifest.bytes,
+        accept: [201, 200, 204],
+      },
+      (response) => {
         const stored = headerValue(response, 'docker-content-digest');
-        if (stored && stored !== digest) {
-          throw new DigestMismatchError(
-            `${subject}: ${this.#endpoint.host} stored the manifest as ${stored}, not ${digest} — it rewrote the manifest; digest references would not resolve`,
-            digest,
-            stored,
-          );
-        }
+        if (!stored || stored === digest) return;
+        throw new DigestMismatchError(
+          `${subject}: ${this.#endpoint.host} stored the manifest as ${stored}, not ${digest} — it rewrote the manifest; digest references would not resolve`,
+          digest,
+          stored,
+        );
       },
       signal,
     );
