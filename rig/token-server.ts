@@ -37,6 +37,34 @@ const accessOf = (scope: string) => {
   return { type: type ?? '', name: rest.join(':'), actions: actions.split(',').filter(Boolean) };
 };
 
+/** An ES256 JWT in Docker's token format, its certificate in the `x5c` header for the registry to check. */
+const signToken = (
+  signer: { privateKey: Buffer; certificate: string; issuer: string; service: string },
+  account: string | undefined,
+  scopes: string[],
+): string => {
+  const now = Math.floor(Date.now() / 1000);
+  const header = base64url(JSON.stringify({ typ: 'JWT', alg: 'ES256', x5c: [signer.certificate] }));
+  const claims = base64url(
+    JSON.stringify({
+      iss: signer.issuer,
+      sub: account ?? '',
+      aud: signer.service,
+      exp: now + 300,
+      nbf: now - 10,
+      iat: now,
+      jti: randomBytes(8).toString('hex'),
+      access: account ? scopes.map(accessOf) : [],
+    }),
+  );
+  // JWS ES256: the signature is r || s, not DER.
+  const signature = sign('sha256', Buffer.from(`${header}.${claims}`), {
+    key: signer.privateKey,
+    dsaEncoding: 'ieee-p1363',
+  });
+  return `${header}.${claims}.${base64url(signature)}`;
+};
+
 const credentialsOf = (request: IncomingMessage): [string, string] | undefined => {
   const header = request.headers.authorization ?? '';
   if (!header.startsWith('Basic ')) return undefined;
@@ -70,28 +98,8 @@ export const startTokenServer = async (options: {
   const issuer = 'airlock-rig-token';
   const requests: TokenRequest[] = [];
 
-  const issue = (account: string | undefined, scopes: string[]) => {
-    const now = Math.floor(Date.now() / 1000);
-    const header = base64url(JSON.stringify({ typ: 'JWT', alg: 'ES256', x5c: [der] }));
-    const claims = base64url(
-      JSON.stringify({
-        iss: issuer,
-        sub: account ?? '',
-        aud: service,
-        exp: now + 300,
-        nbf: now - 10,
-        iat: now,
-        jti: randomBytes(8).toString('hex'),
-        access: account ? scopes.map(accessOf) : [],
-      }),
-    );
-    // JWS ES256: the signature is r || s, not DER.
-    const signature = sign('sha256', Buffer.from(`${header}.${claims}`), {
-      key: privateKey,
-      dsaEncoding: 'ieee-p1363',
-    });
-    return `${header}.${claims}.${base64url(signature)}`;
-  };
+  const issue = (account: string | undefined, scopes: string[]) =>
+    signToken({ privateKey, certificate: der, issuer, service }, account, scopes);
 
   const handle = (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://token');
