@@ -81,3 +81,9 @@ export const codeOfSystemError = (error: unknown): ErrorCode | undefined => {
       return undefined;
   }
 };
+
+/**
+ * Exit codes of the exporter and the push: 0 every image done; 1 some image failed; 2 bad input before any image
+ * was tried; 130 interrupted. Here rather than with either command, so the push does not load the exporter.
+ */
+export const ExitCode = { ok: 0, failed: 1, badInput: 2, interrupted: 130 } as const;

@@ -1,7 +1,7 @@
 // The exporter's command line. Start-up is part of every run (`--help` and `--list` are little else), so this
 // module loads only the flag parser: discovery (yaml, helm) and the export itself (registry client, archive
 // writer, importer runtime) are imported when a run gets that far.
-import { describeError } from '../errors.ts';
+import { describeError, ExitCode } from '../errors.ts';
 import { createLogger } from '../report/log.ts';
 import { EXPORT_USAGE, type ExportCommandOptions, parseExportArguments } from './options.ts';
 
@@ -12,8 +12,7 @@ export interface CommandIo {
   signal?: AbortSignal;
 }
 
-/** Exit codes: 0 every image saved; 1 some image failed; 2 bad input before any image was tried; 130 interrupted. */
-export const ExitCode = { ok: 0, failed: 1, badInput: 2, interrupted: 130 } as const;
+export { ExitCode };
 
 export const runExportCommand = async (argv: readonly string[], io: CommandIo): Promise<number> => {
   let options: ExportCommandOptions;
