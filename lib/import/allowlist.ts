@@ -41,8 +41,8 @@ const namesOfReference = (line: string, source: string): Array<[string, string |
   } catch (error) {
     throw new AirlockError(
       'BAD_INPUT',
-      `${source}: ${JSON.stringify(line)} is not an image reference (${(error as Error).message}) — list one reference per line, as the pod specs write them`,
-      { cause: error },
+      `${JSON.stringify(line)} is not an image reference (${(error as Error).message}) — list one reference per line, as the pod specs write them`,
+      { subject: source, cause: error },
     );
   }
   return runtimeNames(reference).map((name) => [name, reference.digest]);
@@ -67,7 +67,8 @@ export const readImagesJson = async (dir: string): Promise<Map<string, string> |
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new AirlockError('BAD_INPUT', `${path}: cannot be read (${(error as Error).message})`, {
+    throw new AirlockError('BAD_INPUT', `cannot be read (${(error as Error).message})`, {
+      subject: path,
       cause: error,
     });
   }
@@ -77,8 +78,8 @@ export const readImagesJson = async (dir: string): Promise<Map<string, string> |
   } catch (error) {
     throw new AirlockError(
       'BAD_INPUT',
-      `${path}: not the exporter's images.json (${error instanceof z.ZodError ? z.prettifyError(error).split('\n')[0] : (error as Error).message}) — copy it again from the export`,
-      { cause: error },
+      `not the exporter's images.json (${error instanceof z.ZodError ? z.prettifyError(error).split('\n')[0] : (error as Error).message}) — copy it again from the export`,
+      { subject: path, cause: error },
     );
   }
   const recorded = new Map<string, string>();

@@ -68,7 +68,9 @@ const BOOLEAN_TEXT: Record<string, boolean> = {
 const parseBoolean = (name: string, text: string): boolean => {
   const value = BOOLEAN_TEXT[text.trim().toLowerCase()];
   if (value === undefined)
-    throw new AirlockError('BAD_INPUT', `${name}: expected true or false, got ${JSON.stringify(text)}`);
+    throw new AirlockError('BAD_INPUT', `expected true or false, got ${JSON.stringify(text)}`, {
+      subject: name,
+    });
   return value;
 };
 
@@ -77,7 +79,8 @@ const parseCount = (name: string, text: string, minimum: number): number => {
   if (!Number.isInteger(value) || value < minimum) {
     throw new AirlockError(
       'BAD_INPUT',
-      `${name}: expected a whole number of at least ${minimum}, got ${JSON.stringify(text)}`,
+      `expected a whole number of at least ${minimum}, got ${JSON.stringify(text)}`,
+      { subject: name },
     );
   }
   return value;
@@ -115,7 +118,8 @@ export const parseImportArguments = (
   if (runtimeValue !== 'auto' && runtimeValue !== 'containerd' && runtimeValue !== 'docker') {
     throw new AirlockError(
       'BAD_INPUT',
-      `${runtime.name}: expected auto, containerd or docker, got ${JSON.stringify(runtimeValue)}`,
+      `expected auto, containerd or docker, got ${JSON.stringify(runtimeValue)}`,
+      { subject: runtime.name },
     );
   }
   const strict = pick('strict');
