@@ -1,9 +1,14 @@
-import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { AirlockError } from '../errors.ts';
 import { startDeadline } from './deadline.ts';
-import { dockerSocketOf, readJsonMessages, readText, sendDockerRequest } from './docker-api.ts';
+import {
+  type DockerResponse,
+  dockerSocketOf,
+  readJsonMessages,
+  readText,
+  sendDockerRequest,
+} from './docker-api.ts';
 import type { ContainerRuntime, ImportedNames, ImportTarOptions, RuntimeImage } from './types.ts';
 
 export interface DockerOptions {
@@ -82,7 +87,7 @@ export const readLoadMessages = async (
   return error === undefined ? { names } : { names, error };
 };
 
-const connectionReason = (error: unknown, socketPath: string): string | undefined => {
+const connectionReason = (error: unknown, socketPath: string, idleTimeoutMs: number): string | undefined => {
   switch ((error as NodeJS.ErrnoException | undefined)?.code) {
     case 'ENOENT':
       return `socket ${socketPath} does not exist`;
@@ -92,9 +97,11 @@ const connectionReason = (error: unknown, socketPath: string): string | undefine
       return `nothing listens on ${socketPath}`;
     case 'ECONNRESET':
     case 'EPIPE':
+    case 'UND_ERR_SOCKET':
       return 'the daemon closed the connection';
-    case 'ETIMEDOUT':
-      return (error as Error).message;
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return `no answer within ${idleTimeoutMs}ms`;
     default:
       return undefined;
   }
@@ -104,14 +111,14 @@ const connectionReason = (error: unknown, socketPath: string): string | undefine
 const dockerClient = (host: string, socketPath: string, idleTimeoutMs: number) => {
   const unreachable = (error: unknown, action: string): unknown => {
     if (error instanceof AirlockError) return error;
-    const reason = connectionReason(error, socketPath);
+    const reason = connectionReason(error, socketPath, idleTimeoutMs);
     if (!reason) return error;
     return new AirlockError('RUNTIME_UNREACHABLE', `docker at ${host}: ${action}: ${reason}`, {
       cause: error,
     });
   };
 
-  const failed = async (response: IncomingMessage, action: string): Promise<AirlockError> => {
+  const failed = async (response: DockerResponse, action: string): Promise<AirlockError> => {
     const text = await readText(response).catch(() => '');
     const parsed = DockerErrorBody.safeParse(parseJson(text));
     const said = parsed.success ? parsed.data.message : text.trim().slice(0, 500);
@@ -123,7 +130,7 @@ const dockerClient = (host: string, socketPath: string, idleTimeoutMs: number) =
 
   const getText = async (path: string): Promise<string> => {
     const action = `GET ${path}`;
-    let response: IncomingMessage;
+    let response: DockerResponse;
     try {
       response = await sendDockerRequest({ socketPath, method: 'GET', path, idleTimeoutMs });
     } catch (error) {

@@ -165,6 +165,38 @@ describe('docker failures', () => {
   });
 });
 
+describe('docker connections', () => {
+  it('maps a daemon that accepts the connection and never answers to RUNTIME_UNREACHABLE', async () => {
+    const socketPath = join(dir, 'silent-docker.sock');
+    const server = createServer(() => undefined);
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    try {
+      const silent = createDockerRuntime({ host: `unix://${socketPath}`, requestTimeoutMs: 300 });
+      await expect(silent.listImages()).rejects.toMatchObject({
+        code: 'RUNTIME_UNREACHABLE',
+        message: `docker at unix://${socketPath}: GET /images/json: no answer within 300ms`,
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('maps a daemon that closes the connection without an answer to RUNTIME_UNREACHABLE', async () => {
+    const socketPath = join(dir, 'closing-docker.sock');
+    const server = createServer((request) => request.socket.destroy());
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    try {
+      await expect(createDockerRuntime({ host: socketPath }).version()).rejects.toMatchObject({
+        code: 'RUNTIME_UNREACHABLE',
+        message: `docker at unix://${socketPath}: GET /version: the daemon closed the connection`,
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe('Docker host values', () => {
   it('accepts unix:// hosts and bare socket paths', () => {
     expect(dockerSocketOf('unix:///var/run/docker.sock')).toBe('/var/run/docker.sock');
