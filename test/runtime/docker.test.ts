@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { run } from '../../lib/exec/run.ts';
 import { readLoadMessages, toRuntimeImages } from '../../lib/runtime/docker.ts';
 import { createDockerRuntime, dockerSocketOf } from '../../lib/runtime/index.ts';
-import { garbageTar, stalledTar, uniqueRepository } from './helpers.ts';
+import { failingTar, garbageTar, stalledTar, uniqueRepository } from './helpers.ts';
 import { type TestImageTar, writeTestImageTar } from './image-tar.ts';
 
 const rig = inject('rig');
@@ -96,13 +96,7 @@ describe('docker runtime', () => {
   it('reports a failing source rather than what Docker makes of the cut stream', async () => {
     const bytes = await readFile(image.path);
     const broken = new Error('disk read error on the archive');
-    const source = new Readable({
-      read() {
-        this.push(bytes.subarray(0, 4096));
-        this.destroy(broken);
-      },
-    });
-    await expect(runtime().importTar(source)).rejects.toBe(broken);
+    await expect(runtime().importTar(failingTar(bytes.subarray(0, 4096), broken))).rejects.toBe(broken);
   });
 
   it('aborts a load when the signal fires and rejects promptly', async () => {
