@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { IMAGES_JSON } from '../archive/index.ts';
 import { AirlockError } from '../errors.ts';
 import { parseReference, repositoryName, runtimeNames, withDefaultTag } from '../reference/index.ts';
-
-export const IMAGES_JSON = 'images.json';
 
 /** What the importer reads of the exporter's images.json; the rest (sources, sizes, `importer`) is not its business. */
 const ImagesJsonFile = z.looseObject({
