@@ -117,8 +117,8 @@ const toContainerdError = async (
     const root = await containerdRoot(context.base, context.ctrPath);
     return new AirlockError(
       'DISK_FULL',
-      `containerd at ${context.address}: ${context.action}: ${said} — free space under ${root} on this node`,
-      { cause: error },
+      `${context.action}: ${said} — free space under ${root} on this node`,
+      { subject: `containerd at ${context.address}`, cause: error },
     );
   }
   if (UNREACHABLE.test(error.stderr)) {
@@ -129,7 +129,8 @@ const toContainerdError = async (
     );
   }
   if (/: not found$/m.test(error.stderr)) {
-    return new AirlockError('NOT_FOUND', `containerd at ${context.address}: ${context.action}: ${said}`, {
+    return new AirlockError('NOT_FOUND', `${context.action}: ${said}`, {
+      subject: `containerd at ${context.address}`,
       cause: error,
     });
   }
@@ -145,7 +146,10 @@ export const probeContainerd = async (
     timeout: options.timeoutMs ?? 5000,
   });
   const version = parseServerVersion(stdout);
-  if (!version) throw new AirlockError('RUNTIME_UNREACHABLE', `containerd at ${address}: no server version`);
+  if (!version)
+    throw new AirlockError('RUNTIME_UNREACHABLE', `no server version`, {
+      subject: `containerd at ${address}`,
+    });
   return `containerd ${version}`;
 };
 
