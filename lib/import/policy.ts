@@ -11,7 +11,7 @@ export class ImageNotAllowedError extends AirlockError {
   readonly image: string;
 
   constructor(archive: string, image: string, why: string) {
-    super('NOT_ALLOWED', `${archive}: refused: ${why}`);
+    super('NOT_ALLOWED', `refused: ${why}`, { subject: archive });
     this.name = 'ImageNotAllowedError';
     this.archive = archive;
     this.image = image;
