@@ -1,10 +1,11 @@
-import { Readable } from 'node:stream';
+import { type IncomingMessage, request } from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
-import { Agent, request } from 'undici';
 import { AirlockError } from '../errors.ts';
 import { watchSource } from '../streams.ts';
 
-/** The Docker Engine API over its unix socket, through undici: the importer image needs no docker CLI. */
+/** The Docker Engine API over its unix socket: the importer image needs no docker CLI. */
 
 /** `unix:///var/run/docker.sock` (or a bare absolute path) -> the socket path. */
 export const dockerSocketOf = (host: string): string => {
@@ -33,53 +34,44 @@ export interface DockerRequest {
   idleTimeoutMs?: number;
 }
 
-/** The status and the streamed body of a Docker answer. */
-export interface DockerResponse {
-  statusCode: number;
-  body: AsyncIterable<unknown> & { destroy(error?: Error): unknown };
-}
-
-/** Sends one request over undici; resolves with the response as soon as its headers arrive. */
-export const sendDockerRequest = async (options: DockerRequest): Promise<DockerResponse> => {
-  // One connection per call: a daemon restart never leaves a stale pooled socket behind. 0 turns undici's
-  // own timeouts off: a load may take as long as the caller's deadline allows.
-  const timeout = options.idleTimeoutMs ?? 0;
-  const agent = new Agent({
-    connect: { socketPath: options.socketPath },
-    headersTimeout: timeout,
-    bodyTimeout: timeout,
-  });
-  let body: Readable | undefined;
-  if (options.body) {
-    const fromBody = watchSource((error) => options.onBodyError?.(error));
-    // A daemon that answers before reading the whole body (it failed early) ends the upload: its answer says why.
-    body = Readable.from(fromBody(options.body));
-  }
-  try {
-    const response = await request(`http://docker${options.path}`, {
-      dispatcher: agent,
+/** Sends one request; resolves with the response as soon as its headers arrive. */
+export const sendDockerRequest = (options: DockerRequest): Promise<IncomingMessage> =>
+  new Promise((resolve, reject) => {
+    const outgoing = request({
+      socketPath: options.socketPath,
       method: options.method,
-      ...(options.headers ? { headers: options.headers } : {}),
-      ...(body ? { body } : {}),
+      path: options.path,
+      headers: options.headers,
+      // One connection per call: a daemon restart never leaves a stale pooled socket behind.
+      agent: false,
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    // Closes once the body has been read (or destroyed); nothing else is sent on this agent.
-    void agent.close().catch(() => undefined);
-    return { statusCode: response.statusCode, body: response.body };
-  } catch (error) {
-    body?.destroy();
-    void agent.destroy().catch(() => undefined);
-    throw error;
-  }
-};
+    outgoing.once('response', resolve);
+    outgoing.once('error', reject);
+    if (options.idleTimeoutMs) {
+      outgoing.setTimeout(options.idleTimeoutMs, () =>
+        outgoing.destroy(
+          Object.assign(new Error(`no answer within ${options.idleTimeoutMs}ms`), { code: 'ETIMEDOUT' }),
+        ),
+      );
+    }
+    const { body } = options;
+    if (!body) {
+      outgoing.end();
+      return;
+    }
+    const fromBody = watchSource((error) => options.onBodyError?.(error));
+    // A daemon that answers before reading the whole body (it failed early) breaks the pipe: its answer says why.
+    pipeline(body, fromBody, outgoing).catch(() => undefined);
+  });
 
 const MAX_DOCUMENT = 64 * 1024 * 1024;
 
 /** Reads a (small) response body as text; the image list of a busy node is the largest we expect. */
-export const readText = async (response: DockerResponse): Promise<string> => {
+export const readText = async (response: IncomingMessage): Promise<string> => {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of response.body) {
+  for await (const chunk of response) {
     size += (chunk as Buffer).length;
     if (size > MAX_DOCUMENT) throw new Error(`response larger than ${MAX_DOCUMENT} bytes`);
     chunks.push(chunk as Buffer);
@@ -88,7 +80,7 @@ export const readText = async (response: DockerResponse): Promise<string> => {
 };
 
 /** Docker's progress stream: one JSON message per line. Yields each parsed message, or the raw line it could not parse. */
-export async function* readJsonMessages(response: DockerResponse): AsyncGenerator<unknown> {
+export async function* readJsonMessages(response: IncomingMessage): AsyncGenerator<unknown> {
   let pending = '';
   // A character may straddle two chunks.
   const decoder = new StringDecoder('utf8');
@@ -99,7 +91,7 @@ export async function* readJsonMessages(response: DockerResponse): AsyncGenerato
       return line;
     }
   };
-  for await (const chunk of response.body) {
+  for await (const chunk of response) {
     pending += decoder.write(chunk as Buffer);
     let newline = pending.indexOf('\n');
     while (newline >= 0) {

@@ -1,14 +1,9 @@
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { AirlockError } from '../errors.ts';
 import { startDeadline } from './deadline.ts';
-import {
-  type DockerResponse,
-  dockerSocketOf,
-  readJsonMessages,
-  readText,
-  sendDockerRequest,
-} from './docker-api.ts';
+import { dockerSocketOf, readJsonMessages, readText, sendDockerRequest } from './docker-api.ts';
 import type { ContainerRuntime, ImportedNames, ImportTarOptions, RuntimeImage } from './types.ts';
 
 export interface DockerOptions {
@@ -87,7 +82,7 @@ export const readLoadMessages = async (
   return error === undefined ? { names } : { names, error };
 };
 
-const connectionReason = (error: unknown, socketPath: string, idleTimeoutMs: number): string | undefined => {
+const connectionReason = (error: unknown, socketPath: string): string | undefined => {
   switch ((error as NodeJS.ErrnoException | undefined)?.code) {
     case 'ENOENT':
       return `socket ${socketPath} does not exist`;
@@ -97,11 +92,9 @@ const connectionReason = (error: unknown, socketPath: string, idleTimeoutMs: num
       return `nothing listens on ${socketPath}`;
     case 'ECONNRESET':
     case 'EPIPE':
-    case 'UND_ERR_SOCKET':
       return 'the daemon closed the connection';
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
-      return `no answer within ${idleTimeoutMs}ms`;
+    case 'ETIMEDOUT':
+      return (error as Error).message;
     default:
       return undefined;
   }
@@ -111,7 +104,7 @@ const connectionReason = (error: unknown, socketPath: string, idleTimeoutMs: num
 const dockerClient = (host: string, socketPath: string, idleTimeoutMs: number) => {
   const unreachable = (error: unknown, action: string): unknown => {
     if (error instanceof AirlockError) return error;
-    const reason = connectionReason(error, socketPath, idleTimeoutMs);
+    const reason = connectionReason(error, socketPath);
     if (!reason) return error;
     return new AirlockError('RUNTIME_UNREACHABLE', `${action}: ${reason}`, {
       subject: `docker at ${host}`,
@@ -119,7 +112,7 @@ const dockerClient = (host: string, socketPath: string, idleTimeoutMs: number) =
     });
   };
 
-  const failed = async (response: DockerResponse, action: string): Promise<AirlockError> => {
+  const failed = async (response: IncomingMessage, action: string): Promise<AirlockError> => {
     const text = await readText(response).catch(() => '');
     const parsed = DockerErrorBody.safeParse(parseJson(text));
     const said = parsed.success ? parsed.data.message : text.trim().slice(0, 500);
@@ -130,7 +123,7 @@ const dockerClient = (host: string, socketPath: string, idleTimeoutMs: number) =
 
   const getText = async (path: string): Promise<string> => {
     const action = `GET ${path}`;
-    let response: DockerResponse;
+    let response: IncomingMessage;
     try {
       response = await sendDockerRequest({ socketPath, method: 'GET', path, idleTimeoutMs });
     } catch (error) {
