@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { AirlockError } from '../errors.ts';
 import { readTextIfExists } from '../files.ts';
 
+/** The images directory's two metadata files, beside the archives: the checksums and the exporter's record. */
 export const CHECKSUMS_FILE = 'SHA256SUMS';
+export const IMAGES_JSON = 'images.json';
 
 // `sha256sum` writes '<hex>  <file>' (text mode) or '<hex> *<file>' (binary mode); both mean the same on Linux.
 const LINE = /^([a-fA-F0-9]{64}) [ *](.+)$/;

@@ -125,8 +125,9 @@ class RegistryAuthenticator implements Authenticator {
 
   #missingCredentials(endpoint: Endpoint, subject: string) {
     return new AuthDeniedError(
-      `${subject}: registry requires authentication and no credentials were found in ${this.#options.credentials.location} ` +
+      `registry requires authentication and no credentials were found in ${this.#options.credentials.location} ` +
         `(or the repository does not exist) — run 'docker login ${loginHost(endpoint)}'`,
+      { subject },
     );
   }
 
@@ -134,13 +135,15 @@ class RegistryAuthenticator implements Authenticator {
     const why = this.#withheld.get(endpoint.origin);
     if (why) {
       return new AuthDeniedError(
-        `${subject}: registry refused anonymous access; credentials from ${credential.source} were not sent: ${why}`,
+        `registry refused anonymous access; credentials from ${credential.source} were not sent: ${why}`,
+        { subject },
       );
     }
     return new AuthDeniedError(
       status === 403
-        ? `${subject}: registry denied access to the account from ${credential.source} (HTTP 403) — check that it may pull this repository`
-        : `${subject}: registry refused credentials from ${credential.source} — run 'docker login ${loginHost(endpoint)}'`,
+        ? `registry denied access to the account from ${credential.source} (HTTP 403) — check that it may pull this repository`
+        : `registry refused credentials from ${credential.source} — run 'docker login ${loginHost(endpoint)}'`,
+      { subject },
     );
   }
 
@@ -196,7 +199,8 @@ class RegistryAuthenticator implements Authenticator {
     const token = answer?.token ?? answer?.access_token;
     if (!answer || !token) {
       throw new RegistryProtocolError(
-        `${subject}: token service ${url.origin}${url.pathname} answered HTTP ${response.status} without a token`,
+        `token service ${url.origin}${url.pathname} answered HTTP ${response.status} without a token`,
+        { subject },
       );
     }
     const issuedAt = answer.issued_at ? Date.parse(answer.issued_at) : Number.NaN;
@@ -214,7 +218,7 @@ class RegistryAuthenticator implements Authenticator {
   ): Promise<Token> {
     const realm = challenge.params.realm;
     if (!realm)
-      throw new RegistryProtocolError(`${subject}: ${endpoint.host} sent a Bearer challenge without realm`);
+      throw new RegistryProtocolError(`${endpoint.host} sent a Bearer challenge without realm`, { subject });
     const url = new URL(realm);
     const { stored, sent } = await this.#credentialForRealm(endpoint, url, subject);
     const form = new URLSearchParams(scopes.map((scope): [string, string] => ['scope', scope]));
@@ -234,8 +238,9 @@ class RegistryAuthenticator implements Authenticator {
       throw new RetryableStatusError(
         url.host,
         response.status,
-        `${url.host}: token service answered HTTP ${response.status}`,
+        `token service answered HTTP ${response.status}`,
         parseRetryAfter(headerValue(response, 'retry-after')),
+        { subject: url.host },
       );
     }
     return this.#readToken(response, url, subject);
@@ -297,7 +302,8 @@ class RegistryAuthenticator implements Authenticator {
     const challenge = pickChallenge(parseChallenges(wwwAuthenticate ?? ''));
     if (!challenge) {
       throw new RegistryProtocolError(
-        `${subject}: ${endpoint.host} answered 401 without a Basic or Bearer challenge (WWW-Authenticate: ${JSON.stringify(wwwAuthenticate ?? '')})`,
+        `${endpoint.host} answered 401 without a Basic or Bearer challenge (WWW-Authenticate: ${JSON.stringify(wwwAuthenticate ?? '')})`,
+        { subject },
       );
     }
     this.#challenges.set(endpoint.origin, challenge);
