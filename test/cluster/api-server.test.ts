@@ -1,6 +1,12 @@
 // The API server alone, in-process: the checks and verbs Helm and kubectl rely on, spoken over HTTP.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { type ControlPlane, startControlPlane } from '../../rig/cluster/control-plane.ts';
+import { kubeconfigFor } from '../../rig/cluster/kubeconfig.ts';
+import { makeRigDir } from '../../rig/workdir.ts';
+import { against, kubectlPath } from './helpers.ts';
 
 let plane: ControlPlane;
 
@@ -129,5 +135,47 @@ describe('the stand-in API server', () => {
     expect(missing.body.kind).toBe('Status');
     const patch = await call('PATCH', '/api/v1/namespaces/default/configmaps/warned', {}, 'text/plain');
     expect(patch.status).toBe(415);
+  });
+
+  it("serves /openapi/v2 as JSON with each kind's GroupVersionKind, and as gnostic protobuf when asked", async () => {
+    const json = await call('GET', '/openapi/v2');
+    expect(json.body.swagger).toBe('2.0');
+    expect(json.body.definitions['io.k8s.api.batch.v1.Job']['x-kubernetes-group-version-kind']).toEqual([
+      { group: 'batch', version: 'v1', kind: 'Job' },
+    ]);
+    expect(json.body.definitions['io.k8s.api.batch.v1.JobSpec'].properties.template).toEqual({
+      $ref: '#/definitions/io.k8s.api.core.v1.PodTemplateSpec',
+    });
+    const protobuf = await fetch(`${plane.url}/openapi/v2`, {
+      headers: { Accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' },
+    });
+    expect(protobuf.headers.get('content-type')).toBe('application/octet-stream');
+    // Document.swagger is field 1, a string: tag 0x0a, length 3, "2.0".
+    expect(Buffer.from(await protobuf.arrayBuffer()).subarray(0, 5)).toEqual(
+      Buffer.from('\x0a\x032.0', 'latin1'),
+    );
+  });
+
+  it('kubectl validates a List client-side against /openapi/v2: an unknown field in an item is named', async () => {
+    const home = await makeRigDir('airlock-v2-');
+    const kubeconfig = join(home, 'kubeconfig');
+    await writeFile(kubeconfig, kubeconfigFor(plane.url));
+    const kubectl = await kubectlPath();
+    const run = against(kubeconfig, home);
+    const list = (spec: Record<string, unknown>) =>
+      stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [{ ...job, metadata: { name: 'listed' }, spec }, configMap('listed')],
+      });
+    await writeFile(join(home, 'bad.yaml'), list({ ...job.spec, bogus: 1 }));
+    const refused = await run(kubectl, ['create', '-f', join(home, 'bad.yaml')]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain(
+      'ValidationError(Job.spec): unknown field "bogus" in io.k8s.api.batch.v1.JobSpec',
+    );
+    await writeFile(join(home, 'good.yaml'), list(job.spec));
+    const created = await run(kubectl, ['create', '-f', join(home, 'good.yaml')]);
+    expect(created.stdout).toBe('job.batch/listed created\nconfigmap/listed created');
   });
 });
