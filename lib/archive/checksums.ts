@@ -13,7 +13,11 @@ const LINE = /^([a-fA-F0-9]{64}) [ *](.+)$/;
 export const readChecksums = async (dir: string): Promise<Map<string, string> | undefined> => {
   const path = join(dir, CHECKSUMS_FILE);
   const text = await readTextIfExists(path);
-  if (text === undefined) return undefined;
+  return text === undefined ? undefined : parseChecksums(text, path);
+};
+
+/** SHA256SUMS text (read from `path`, named in errors) as file -> hex sha256. */
+export const parseChecksums = (text: string, path: string): Map<string, string> => {
   const checksums = new Map<string, string>();
   for (const [position, line] of text.split('\n').entries()) {
     if (line.trim() === '') continue;
