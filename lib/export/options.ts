@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 // Direct module paths, not the folders' index files: this runs at every start-up, `--help` included, and an
 // index would load the config schema (zod), the TOML parser and the importer's build for a few constants.
 import { IMPORTER_MODES, type ImporterMode } from '../bundle/modes.ts';
-import { type FlagSpecs, parseFlags, wholeNumber } from '../config/flags.ts';
+import { type FlagSpecs, parseFlags, RUN_FLAGS, wholeNumber } from '../config/flags.ts';
 import type { AirlockConfig } from '../config/schema.ts';
 import { AirlockError } from '../errors.ts';
 import { parsePlatform } from '../oci/platform.ts';
@@ -78,17 +78,15 @@ const positiveNumber = (flag: string, value: unknown): number => {
 };
 
 const EXPORT_FLAGS = {
+  ...RUN_FLAGS,
   chart: { type: 'string' },
   values: { type: 'string', short: 'f', multiple: true },
   set: { type: 'string', multiple: true },
   config: { type: 'string' },
   output: { type: 'string' },
   platform: { type: 'string', multiple: true },
-  concurrency: { type: 'string' },
   compression: { type: 'string' },
   'gzip-level': { type: 'string' },
-  timeout: { type: 'string' },
-  retries: { type: 'string' },
   helm: { type: 'string' },
   why: { type: 'string' },
   lock: { type: 'string' },
@@ -98,9 +96,7 @@ const EXPORT_FLAGS = {
   json: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   prune: { type: 'boolean' },
-  verbose: { type: 'boolean' },
   'include-unrendered': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const satisfies FlagSpecs;
 
 /** Flags win over config.toml, which wins over defaults. */

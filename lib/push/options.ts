@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { type FlagSpecs, loadConfig, parseFlags, wholeNumber } from '../config/index.ts';
+import { type FlagSpecs, loadConfig, parseFlags, RUN_FLAGS, wholeNumber } from '../config/index.ts';
 import { AirlockError } from '../errors.ts';
 import { type NameMapping, parseMapping, parseRegistryTarget, type RegistryTarget } from './names.ts';
 
@@ -46,6 +46,7 @@ Pushes every archive of an images directory into a registry, keeping every manif
 `;
 
 const PUSH_FLAGS = {
+  ...RUN_FLAGS,
   registry: { type: 'string' },
   dir: { type: 'string' },
   map: { type: 'string', multiple: true },
@@ -53,13 +54,8 @@ const PUSH_FLAGS = {
   config: { type: 'string' },
   'ca-file': { type: 'string' },
   'allow-unverified': { type: 'boolean' },
-  concurrency: { type: 'string' },
   'chunk-size': { type: 'string' },
-  timeout: { type: 'string' },
-  retries: { type: 'string' },
   json: { type: 'boolean' },
-  verbose: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const satisfies FlagSpecs;
 
 const readCa = async (file: string, cwd: string): Promise<string> => {
