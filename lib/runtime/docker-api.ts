@@ -5,7 +5,11 @@ import { StringDecoder } from 'node:string_decoder';
 import { AirlockError } from '../errors.ts';
 import { watchSource } from '../streams.ts';
 
-/** The Docker Engine API over its unix socket: the importer image needs no docker CLI. */
+/**
+ * The Docker Engine API over its unix socket: the importer image needs no docker CLI. node:http, not undici:
+ * undici 7 needs Node 20.18 and fails to load on Debian 12's Node 18 (`File is not defined`), which the importer
+ * image runs; test/importer/image.test.ts runs the bundle there.
+ */
 
 /** `unix:///var/run/docker.sock` (or a bare absolute path) -> the socket path. */
 export const dockerSocketOf = (host: string): string => {
