@@ -6,7 +6,8 @@ import { createRegistryUploader } from '../registry/index.ts';
 import { formatTable } from '../report/format.ts';
 import { createLogger, type Logger } from '../report/log.ts';
 import { createProgress } from '../report/progress.ts';
-import { formatCounts, formatResultTable } from '../report/results.ts';
+import { formatCounts, formatResultTable, type ImageResult } from '../report/results.ts';
+import { formatJsonDocument } from '../report/summary.ts';
 import { BlobLedger } from './blobs.ts';
 import { imageRegistryValue } from './names.ts';
 import { PUSH_USAGE, type PushCommandOptions, parsePushArguments } from './options.ts';
@@ -55,38 +56,8 @@ const printSummary = (report: PushReport, options: PushCommandOptions, io: Comma
   }
 };
 
-export const runPushCommand = async (argv: readonly string[], io: CommandIo): Promise<number> => {
-  let options: PushCommandOptions;
-  const bootstrapLogger = createLogger({ stream: io.stderr });
-  try {
-    options = await parsePushArguments(argv, io.cwd);
-  } catch (error) {
-    bootstrapLogger.error(describeError(error));
-    return ExitCode.badInput;
-  }
-  if (options.help) {
-    io.stdout.write(PUSH_USAGE);
-    return ExitCode.ok;
-  }
-  const logger = createLogger({ stream: io.stderr, verbose: options.verbose });
-  let prepared: Awaited<ReturnType<typeof prepare>>;
-  try {
-    prepared = await prepare(options, logger);
-  } catch (error) {
-    logger.error(describeError(error));
-    return ExitCode.badInput;
-  }
-
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    logger.warn(`${signal} received: stopping; a re-run skips every blob already pushed`);
-    controller.abort(new Error(`interrupted by ${signal}`));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  io.signal?.addEventListener('abort', () => controller.abort(io.signal?.reason), { once: true });
-  const progress = createProgress({ stream: io.stderr });
-  const uploader = createRegistryUploader({
+const createUploader = (options: PushCommandOptions, logger: Logger) =>
+  createRegistryUploader({
     registry: options.target.host,
     insecure: options.insecure,
     trustedTokenRealms: options.trustedTokenRealms,
@@ -96,6 +67,67 @@ export const runPushCommand = async (argv: readonly string[], io: CommandIo): Pr
     stallTimeoutMs: options.stallTimeoutMs,
     logger,
   });
+
+/** An AbortController that SIGINT, SIGTERM and the caller's signal abort; `release` removes the handlers. */
+const interruption = (io: CommandIo, logger: Logger) => {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.warn(`${signal} received: stopping; a re-run skips every blob already pushed`);
+    controller.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  io.signal?.addEventListener('abort', () => controller.abort(io.signal?.reason), { once: true });
+  const release = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  return { signal: controller.signal, release };
+};
+
+type Prepared = Awaited<ReturnType<typeof prepare>>;
+
+/** Options and archives, or the exit code when the run ends before any push (help, bad input). */
+const start = async (
+  argv: readonly string[],
+  io: CommandIo,
+): Promise<number | { options: PushCommandOptions; prepared: Prepared; logger: Logger }> => {
+  let options: PushCommandOptions;
+  try {
+    options = await parsePushArguments(argv, io.cwd);
+  } catch (error) {
+    createLogger({ stream: io.stderr }).error(describeError(error));
+    return ExitCode.badInput;
+  }
+  if (options.help) {
+    io.stdout.write(PUSH_USAGE);
+    return ExitCode.ok;
+  }
+  const logger = createLogger({ stream: io.stderr, verbose: options.verbose });
+  try {
+    return { options, prepared: await prepare(options, logger), logger };
+  } catch (error) {
+    logger.error(describeError(error));
+    return ExitCode.badInput;
+  }
+};
+
+const missingResults = (prepared: Prepared, options: PushCommandOptions): ImageResult[] =>
+  prepared.missing.map((name) => ({
+    image: name,
+    outcome: 'failed',
+    seconds: 0,
+    code: 'NOT_FOUND',
+    reason: `listed in SHA256SUMS but missing from ${options.dir} — copy it again`,
+  }));
+
+export const runPushCommand = async (argv: readonly string[], io: CommandIo): Promise<number> => {
+  const started = await start(argv, io);
+  if (typeof started === 'number') return started;
+  const { options, prepared, logger } = started;
+  const { signal, release } = interruption(io, logger);
+  const progress = createProgress({ stream: io.stderr });
+  const uploader = createUploader(options, logger);
   try {
     logger.info(
       `pushing ${prepared.archives.length} archive(s) from ${options.dir} to ${imageRegistryValue(options.target)}`,
@@ -112,33 +144,30 @@ export const runPushCommand = async (argv: readonly string[], io: CommandIo): Pr
       concurrency: options.concurrency,
       logger,
       progress,
-      signal: controller.signal,
+      signal,
     });
-    for (const name of prepared.missing) {
-      report.results.push({
-        image: name,
-        outcome: 'failed',
-        seconds: 0,
-        code: 'NOT_FOUND',
-        reason: `listed in SHA256SUMS but missing from ${options.dir} — copy it again`,
-      });
-    }
+    report.results.push(...missingResults(prepared, options));
     progress.stop();
     printSummary(report, options, io, logger);
     if (options.json) {
       io.stdout.write(
-        `${JSON.stringify({ registry: options.target.host, imageRegistry: imageRegistryValue(options.target), results: report.results, names: report.names, uploadedBlobs: report.uploadedBlobs }, null, 2)}\n`,
+        formatJsonDocument({
+          registry: options.target.host,
+          imageRegistry: imageRegistryValue(options.target),
+          results: report.results,
+          names: report.names,
+          uploadedBlobs: report.uploadedBlobs,
+        }),
       );
     }
-    if (controller.signal.aborted) return ExitCode.interrupted;
+    if (signal.aborted) return ExitCode.interrupted;
     return report.results.some((result) => result.outcome === 'failed') ? ExitCode.failed : ExitCode.ok;
   } catch (error) {
     progress.stop();
     logger.error(describeError(error));
-    return controller.signal.aborted ? ExitCode.interrupted : ExitCode.failed;
+    return signal.aborted ? ExitCode.interrupted : ExitCode.failed;
   } finally {
     await uploader.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    release();
   }
 };
