@@ -6,8 +6,8 @@ const CHUNK_BYTES = 1 << 20;
 /**
  * The sha256 of a file, read into two buffers allocated once: the next chunk is read (on libuv's thread pool)
  * while the current one is hashed. A read stream allocates a fresh 1 MiB buffer per chunk, and the page faults
- * of those allocations cost more than the hash itself: for the runtime's 99 MB node binary, about 600 ms of CPU
- * through createReadStream against about 130 ms here (docs/benchmarks.md, "Start-up of the hook pod").
+ * of those allocations cost more than the hash itself: for the runtime's 99 MB node binary, 300 to 600 ms of CPU
+ * through createReadStream against 90 to 140 ms here (docs/benchmarks.md, "Start-up of the hook pod").
  */
 export const sha256File = async (file: string): Promise<string> => {
   const handle = await open(file, 'r');
