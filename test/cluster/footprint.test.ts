@@ -61,4 +61,4 @@ it('four nodes, each running a DaemonSet pod, keep at most 300 MB resident (daem
   expect(footprint.processes).toBe(9);
   // The executables' shared pages once each: the plain sum of RSS counts containerd's text four times.
   expect(footprint.residentBytes).toBeLessThanOrEqual(300 * 1024 * 1024);
-});
+}, 300_000);
