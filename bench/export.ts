@@ -1,7 +1,6 @@
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildImporterBundle } from '../importer/build.ts';
 import { run } from '../lib/exec/run.ts';
 import type { RigInfo } from '../rig/types.ts';
 import { type Cell, measureCommand, measureShell, repeat, type Sample, timeWork, toCell } from './measure.ts';
@@ -44,13 +43,22 @@ export interface AirlockExport {
 export interface AirlockExportOptions {
   compression: 'gzip' | 'none';
   /**
-   * The exporter as esbuild bundles it (bench/export.ts bundleExporter), run by a plain `node`; without it,
-   * `node --import tsx scripts/export-images.ts`, which is what the script's shebang amounts to.
+   * `script` (default): `./scripts/export-images.ts` as an operator runs it, which starts the bundle of
+   * `npm ci` (lib/cli/launch.mjs). `tsx`: `node --import tsx scripts/export-images.ts`, what a checkout
+   * whose bundle is stale or missing falls back to.
    */
-  bundle?: string;
+  entry?: 'script' | 'tsx';
+  /** `--list` only: start-up and discovery of the same configuration, no image pulled. */
+  list?: boolean;
   /** Names the output folder, so two variants of one workload do not share it. */
   variant?: string;
 }
+
+/** The exporter's command line for `entry`, run from the repository. */
+export const exporterCommand = (entry: 'script' | 'tsx' = 'script'): [string, string[]] =>
+  entry === 'script'
+    ? ['./scripts/export-images.ts', []]
+    : [process.execPath, ['--import', 'tsx', 'scripts/export-images.ts']];
 
 /** The exporter in a child process, as an operator runs it; one fresh output folder per repetition. */
 export const measureAirlockExport = async (
@@ -65,14 +73,15 @@ export const measureAirlockExport = async (
     options.compression === 'gzip'
       ? ['--compression', 'gzip', '--gzip-level', '0']
       : ['--compression', 'none'];
-  const entry = options.bundle ? [options.bundle] : ['--import', 'tsx', 'scripts/export-images.ts'];
+  const [file, entryArgs] = exporterCommand(options.entry);
   const cell = await repeat(
     context.reps,
     () =>
       measureCommand(
-        process.execPath,
+        file,
         [
-          ...entry,
+          ...entryArgs,
+          ...(options.list ? ['--list'] : []),
           '--config',
           config,
           '--output',
@@ -85,15 +94,11 @@ export const measureAirlockExport = async (
       ),
     () => rm(output, { recursive: true, force: true }),
   );
-  return { cell, output, archiveBytes: await folderBytes(output) };
+  return { cell, output, archiveBytes: options.list ? 0 : await folderBytes(output) };
 };
 
-/**
- * The exporter bundled the way importer/build.ts bundles the importer, to measure what loading the
- * TypeScript sources through tsx costs at every run.
- */
-export const bundleExporter = (dir: string): Promise<string> =>
-  buildImporterBundle(join(dir, 'export-images.mjs'), join(REPO_ROOT, 'scripts/export-images.ts'));
+/** The bundle `npm ci` builds (lib/cli/build.ts), run by a plain `node` without the launcher's check. */
+export const EXPORTER_BUNDLE = join(REPO_ROOT, 'dist/export-images.mjs');
 
 /** Every distinct blob downloaded once to nowhere: no export can beat this on the same registry. */
 export const measurePhysicalLimit = (context: ExportContext, workload: Workload): Promise<Cell> =>
@@ -120,12 +125,30 @@ for ref in "$@"; do
   skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$ref" "docker-archive:$out/$n.tar:$ref" || exit 1
 done`;
 
-/** `skopeo copy docker://... docker-archive:...`, one archive per image, one image after the other. */
-export const measureSkopeo = async (context: ExportContext, workload: Workload): Promise<Cell> => {
-  const output = join(context.dir, workload.key, 'skopeo');
+/**
+ * skopeo does not fsync its archives; airlock fsyncs each one before giving it its name. `sync FILE...` (fsync of
+ * each file) after the copies gives skopeo the same durability, so the two can be compared end to end.
+ */
+const SKOPEO_SYNC = `${SKOPEO_LOOP}
+sync -- "$out"/*.tar`;
+
+/**
+ * `skopeo copy docker://... docker-archive:...`, one archive per image, one image after the other; with
+ * `synced`, followed by an fsync of every archive.
+ */
+export const measureSkopeo = async (
+  context: ExportContext,
+  workload: Workload,
+  synced = false,
+): Promise<Cell> => {
+  const output = join(context.dir, workload.key, synced ? 'skopeo-synced' : 'skopeo');
   return repeat(
     context.reps,
-    () => measureShell(SKOPEO_LOOP, [output, ...workload.images.map(({ reference }) => reference)]),
+    () =>
+      measureShell(synced ? SKOPEO_SYNC : SKOPEO_LOOP, [
+        output,
+        ...workload.images.map(({ reference }) => reference),
+      ]),
     async () => {
       await rm(output, { recursive: true, force: true });
       await mkdir(output, { recursive: true });

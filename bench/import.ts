@@ -57,6 +57,20 @@ const importer = (bundle: string, archives: string, runtimeArgs: readonly string
     cwd: REPO_ROOT,
   });
 
+/** airlock's importer into containerd, the images deleted before each repetition (the scale check). */
+export const measureContainerdImport = (context: ImportContext, bundle: string, dir: string): Promise<Cell> =>
+  repeat(
+    context.reps,
+    () =>
+      importer(bundle, dir, [
+        '--runtime',
+        'containerd',
+        '--containerd-address',
+        context.rig.containerd.address,
+      ]),
+    () => removeContainerdImages(context),
+  ).finally(() => removeContainerdImages(context));
+
 /**
  * Import of the exporter's archives (`dir`) by airlock and by the runtimes' own commands, each starting from
  * a runtime without the images; then airlock again on an unchanged set.

@@ -1,4 +1,4 @@
-import { type Verdict, verdicts } from './budget.ts';
+import { transferMs, type Verdict, verdicts } from './budget.ts';
 import { machineLines } from './machine.ts';
 import type { Cell } from './measure.ts';
 import type { BenchResults, WorkloadFigures } from './suite.ts';
@@ -40,12 +40,26 @@ const workloadRows = ({ workload, export: exported, import: imported }: Workload
   return [
     exportRow('physical limit: every blob downloaded once (undici -> /dev/null)', exported.physical),
     exportRow('same download into files, fsynced (the floor for writing archives)', exported.disk),
-    { ...exportRow('airlock export, gzip level 0 (.tar.gz)', exported.airlockGzip), memory: true },
+    {
+      ...exportRow(
+        'airlock export, gzip level 0 (.tar.gz): ./scripts/export-images.ts, its bundle',
+        exported.airlockGzip,
+      ),
+      memory: true,
+    },
     exportRow('airlock export, --compression none (.tar)', exported.airlockNone, { memory: true }),
-    exportRow('airlock export, gzip level 0, from an esbuild bundle (no tsx)', exported.airlockBundled, {
+    exportRow('airlock export, gzip level 0, through tsx (a stale or missing bundle)', exported.airlockTsx, {
       memory: true,
     }),
+    exportRow('airlock --list of the same configuration (start-up and discovery)', exported.airlockList, {
+      memory: true,
+    }),
+    exportRow('airlock transfer: export minus --list', {
+      samples: [],
+      ms: transferMs({ workload, export: exported, import: imported }),
+    }),
     exportRow('skopeo copy docker:// -> docker-archive:', exported.skopeo),
+    exportRow('skopeo copy docker:// -> docker-archive:, then sync of the archives', exported.skopeoSynced),
     exportRow('docker pull (rig dockerd)', exported.original.pull),
     exportRow('docker save | gzip', exported.original.save),
     exportRow('original design: docker pull + docker save | gzip', exported.original.total),
@@ -124,9 +138,17 @@ export const formatReport = (results: BenchResults, markdown: boolean): string =
     memory: true,
   });
   const rows = [
+    startupRow('node -e 0 (process start, the reference)', startup.node),
     startupRow('exporter --help (node --import tsx)', startup.exporterTsx),
-    startupRow('exporter --help (./scripts/export-images.ts, its shebang)', startup.exporterScript),
+    startupRow(
+      'exporter --help (./scripts/export-images.ts, its shebang: the bundle)',
+      startup.exporterScript,
+    ),
     startupRow('exporter --help (esbuild bundle, plain node)', startup.exporterBundle),
+    startupRow(
+      'exporter --list of the chart in helm/ (./scripts/export-images.ts, Helm 3)',
+      startup.exporterList,
+    ),
     startupRow(
       'importer --help (esbuild bundle, plain node: what the hook Job runs)',
       startup.importerBundle,
@@ -141,16 +163,34 @@ export const formatReport = (results: BenchResults, markdown: boolean): string =
     cell: scaling.subsetExport,
     memory: true,
   });
+  for (const point of results.scale ? [results.scale.small, results.scale.large] : []) {
+    const row = (step: 'export' | 'import', what: string): Row => ({
+      workload: point.workload.short,
+      step,
+      what,
+      cell: point[step],
+      memory: true,
+    });
+    rows.push(
+      row('export', 'airlock export, gzip level 0 (scale check)'),
+      row('import', 'airlock importer -> containerd (scale check)'),
+    );
+  }
   const list = verdicts(results);
   const passed = list.filter((verdict) => verdict.pass).length;
   const bullet = markdown ? '- ' : '';
   return [
     ...machineLines(results.machine).map((line) => `${bullet}${line}`),
-    ...[results.large.workload, results.shared.workload, scaling.subset].map(
+    ...[
+      results.large.workload,
+      results.shared.workload,
+      scaling.subset,
+      ...(results.scale ? [results.scale.small.workload, results.scale.large.workload] : []),
+    ].map(
       (workload) =>
         `${bullet}${workload.short}: ${workload.label}; ${(workload.uniqueBytes / MIB).toFixed(1)} MiB distinct blobs, ${(workload.totalBytes / MIB).toFixed(1)} MiB counted per image`,
     ),
-    `${bullet}settings: BENCH_LARGE_MB=${(settings.largeBytes / MIB).toFixed(0)} BENCH_SMALL_COUNT=${settings.smallCount} BENCH_SMALL_SUBSET=${settings.smallSubset} BENCH_REPS=${settings.reps}; median of ${settings.reps} run(s) per cell`,
+    `${bullet}settings: BENCH_LARGE_MB=${(settings.largeBytes / MIB).toFixed(0)} BENCH_SMALL_COUNT=${settings.smallCount} BENCH_SMALL_SUBSET=${settings.smallSubset} BENCH_REPS=${settings.reps} BENCH_SCALE_COUNT=${settings.scaleCount}; median of ${settings.reps} run(s) per cell`,
     '',
     render(HEADER, rows.map(cells)),
     '',

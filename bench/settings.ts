@@ -15,6 +15,10 @@ export interface BenchSettings {
   smallBaseBytes: number;
   /** Each image's own layer in the set (BENCH_SMALL_OWN_MB, default 0.5). */
   smallOwnBytes: number;
+  /** Images of the opt-in scale check (BENCH_SCALE_COUNT, default 0: off; the issue's figure is 100). */
+  scaleCount: number;
+  /** Each scale image's own incompressible layer (BENCH_SCALE_OWN_MB, default 30: 100 images are 3 GiB). */
+  scaleOwnBytes: number;
   /** Repetitions per cell; the table shows the median (BENCH_REPS, default 3). */
   reps: number;
   /** Also print the table as Markdown, for docs/benchmarks.md (--markdown). */
@@ -34,6 +38,9 @@ Environment:
   BENCH_SMALL_BASE_MB shared base layer, MiB (default 3)
   BENCH_SMALL_OWN_MB  each image's own layer, MiB (default 0.5)
   BENCH_REPS          repetitions per cell, median shown (default 3)
+  BENCH_SCALE_COUNT   images of the scale check, compared with its first 10 (default 0: skipped; 100 takes
+                      3 GiB and many minutes)
+  BENCH_SCALE_OWN_MB  each scale image's own incompressible layer, MiB (default 30)
 
 Quick run (under two minutes): BENCH_LARGE_MB=40 BENCH_SMALL_COUNT=6 BENCH_REPS=1 npm run bench
 `;
@@ -50,6 +57,21 @@ const number = (env: NodeJS.ProcessEnv, name: string, fallback: number, minimum:
   }
   return value;
 };
+
+/** The scale check compares its set with the set's first 10 images, so it needs more than 10 (or 0: off). */
+const SCALE_BASE = 10;
+const scaleCount = (env: NodeJS.ProcessEnv): number => {
+  const count = Math.round(number(env, 'BENCH_SCALE_COUNT', 0, 0));
+  if (count !== 0 && count <= SCALE_BASE) {
+    throw new AirlockError(
+      'BAD_INPUT',
+      `BENCH_SCALE_COUNT: expected 0 (off) or more than ${SCALE_BASE}, got ${count}`,
+    );
+  }
+  return count;
+};
+
+export const SCALE_SMALL_COUNT = SCALE_BASE;
 
 /** Reads flags and BENCH_* variables; `undefined` means --help was asked for. */
 export const readSettings = (
@@ -82,6 +104,8 @@ export const readSettings = (
     smallBaseBytes: Math.round(number(env, 'BENCH_SMALL_BASE_MB', 3, 0.01) * MIB),
     smallOwnBytes: Math.round(number(env, 'BENCH_SMALL_OWN_MB', 0.5, 0.01) * MIB),
     reps: Math.round(number(env, 'BENCH_REPS', 3, 1)),
+    scaleCount: scaleCount(env),
+    scaleOwnBytes: Math.round(number(env, 'BENCH_SCALE_OWN_MB', 30, 0.01) * MIB),
     markdown: values.markdown ?? false,
     ...(values.json ? { jsonFile: values.json } : {}),
   };

@@ -1,7 +1,10 @@
+import { rm } from 'node:fs/promises';
+import { buildScriptBundles } from '../lib/cli/build.ts';
 import type { RigInfo } from '../rig/types.ts';
 import {
-  bundleExporter,
+  EXPORTER_BUNDLE,
   type ExportContext,
+  exporterCommand,
   measureAirlockExport,
   measureDiskLimit,
   measureOriginalDesign,
@@ -10,12 +13,18 @@ import {
   type OriginalExport,
   REPO_ROOT,
 } from './export.ts';
-import { bundleImporter, type ImportFigures, measureImports, removeContainerdImages } from './import.ts';
+import {
+  bundleImporter,
+  type ImportFigures,
+  measureContainerdImport,
+  measureImports,
+  removeContainerdImages,
+} from './import.ts';
 import { describeMachine, type MachineInfo } from './machine.ts';
 import { type Cell, measureCommand, repeat } from './measure.ts';
 import { type BlobRequests, countBlobRequests } from './requests.ts';
 import type { BenchSettings } from './settings.ts';
-import { prepareWorkloads, type Workload } from './workloads.ts';
+import { prepareScaleWorkloads, prepareWorkloads, type Workload } from './workloads.ts';
 
 export interface WorkloadSummary {
   short: string;
@@ -29,11 +38,16 @@ export interface ExportFigures {
   physical: Cell;
   /** The same download written to files and fsynced. */
   disk: Cell;
+  /** `./scripts/export-images.ts` as an operator runs it (the bundle of `npm ci`), gzip level 0. */
   airlockGzip: Cell;
   airlockNone: Cell;
-  /** The same gzip export run from an esbuild bundle instead of through tsx. */
-  airlockBundled: Cell;
+  /** The same gzip export through tsx, as a checkout with a stale or missing bundle runs it. */
+  airlockTsx: Cell;
+  /** `--list` of the same configuration: start-up and discovery, the part of an export that is not transfer. */
+  airlockList: Cell;
   skopeo: Cell;
+  /** skopeo followed by an fsync of its archives: the durability airlock gives. */
+  skopeoSynced: Cell;
   original: OriginalExport;
   /** Bytes of the gzip archives airlock wrote. */
   archiveBytes: number;
@@ -51,8 +65,21 @@ export interface BenchResults {
   large: WorkloadFigures;
   shared: WorkloadFigures;
   scaling: { subset: WorkloadSummary; subsetExport: Cell };
+  /** BENCH_SCALE_COUNT: export and import of a small and a large set of the same images. */
+  scale?: ScaleFigures;
   startup: StartupFigures;
   requests: BlobRequests;
+}
+
+export interface ScalePoint {
+  workload: WorkloadSummary;
+  export: Cell;
+  import: Cell;
+}
+
+export interface ScaleFigures {
+  small: ScalePoint;
+  large: ScalePoint;
 }
 
 const summary = (workload: Workload): WorkloadSummary => ({
@@ -70,29 +97,34 @@ export type BenchRig = Pick<RigInfo, 'registry' | 'containerd' | 'docker' | 'hel
 
 /** What every run pays before the first byte: process start, module loading, TypeScript transform. */
 export interface StartupFigures {
+  /** `node -e 0`: the process start every budget on start-up is a multiple of. */
+  node: Cell;
   exporterTsx: Cell;
   exporterScript: Cell;
   exporterBundle: Cell;
+  /** `./scripts/export-images.ts --list` of the repository's chart (helm/), rendered by the rig's Helm 3. */
+  exporterList: Cell;
   importerBundle: Cell;
 }
 
-const measureStartup = async (
-  reps: number,
-  bundles: { importer: string; exporter: string },
-): Promise<StartupFigures> => {
-  const help = (file: string, args: readonly string[]) =>
-    repeat(reps, () => measureCommand(file, [...args, '--help'], { cwd: REPO_ROOT }));
+const measureStartup = async (reps: number, importer: string, helm: string): Promise<StartupFigures> => {
+  const command = (file: string, args: readonly string[]) =>
+    repeat(reps, () => measureCommand(file, args, { cwd: REPO_ROOT }));
+  const [script, scriptArgs] = exporterCommand('script');
+  const [tsx, tsxArgs] = exporterCommand('tsx');
   return {
-    exporterTsx: await help(process.execPath, ['--import', 'tsx', 'scripts/export-images.ts']),
-    exporterScript: await help('./scripts/export-images.ts', []),
-    exporterBundle: await help(process.execPath, [bundles.exporter]),
-    importerBundle: await help(process.execPath, [bundles.importer]),
+    node: await command(process.execPath, ['-e', '0']),
+    exporterTsx: await command(tsx, [...tsxArgs, '--help']),
+    exporterScript: await command(script, [...scriptArgs, '--help']),
+    exporterBundle: await command(process.execPath, [EXPORTER_BUNDLE, '--help']),
+    exporterList: await command(script, [...scriptArgs, '--list', '--chart', 'helm', '--helm', helm]),
+    importerBundle: await command(process.execPath, [importer, '--help']),
   };
 };
 
 const measureWorkload = async (
   context: ExportContext & { rig: BenchRig },
-  bundles: { importer: string; exporter: string },
+  importer: string,
   workload: Workload,
   step: Step,
 ): Promise<WorkloadFigures> => {
@@ -103,20 +135,27 @@ const measureWorkload = async (
   const none = await measureAirlockExport(context, workload, { compression: 'none' });
   step(`${workload.label}: airlock export (--compression gzip --gzip-level 0)`);
   const gzip = await measureAirlockExport(context, workload, { compression: 'gzip' });
-  step(`${workload.label}: airlock export from an esbuild bundle (gzip level 0)`);
-  const bundled = await measureAirlockExport(context, workload, {
+  step(`${workload.label}: airlock export through tsx (gzip level 0)`);
+  const tsx = await measureAirlockExport(context, workload, {
     compression: 'gzip',
-    bundle: bundles.exporter,
-    variant: 'bundled',
+    entry: 'tsx',
+    variant: 'tsx',
   });
-  step(`${workload.label}: skopeo copy to docker-archive`);
+  step(`${workload.label}: airlock --list of the same configuration`);
+  const list = await measureAirlockExport(context, workload, {
+    compression: 'gzip',
+    list: true,
+    variant: 'list',
+  });
+  step(`${workload.label}: skopeo copy to docker-archive, then with a sync of the archives`);
   const skopeo = await measureSkopeo(context, workload);
+  const skopeoSynced = await measureSkopeo(context, workload, true);
   step(`${workload.label}: docker pull + docker save | gzip`);
   const original = await measureOriginalDesign(context, workload);
   step(`${workload.label}: imports (airlock, ctr, docker load)`);
   const imports = await measureImports(
     context,
-    bundles.importer,
+    importer,
     gzip.output,
     workload.images.map(({ reference }) => reference),
   );
@@ -127,12 +166,42 @@ const measureWorkload = async (
       disk,
       airlockGzip: gzip.cell,
       airlockNone: none.cell,
-      airlockBundled: bundled.cell,
+      airlockTsx: tsx.cell,
+      airlockList: list.cell,
       skopeo,
+      skopeoSynced,
       original,
       archiveBytes: gzip.archiveBytes,
     },
     import: imports,
+  };
+};
+
+const scalePoint = async (
+  context: ExportContext & { rig: BenchRig },
+  importer: string,
+  workload: Workload,
+  step: Step,
+): Promise<ScalePoint> => {
+  step(`${workload.label}: airlock export and import (scale)`);
+  const exported = await measureAirlockExport(context, workload, { compression: 'gzip' });
+  const imported = await measureContainerdImport(context, importer, exported.output);
+  await rm(exported.output, { recursive: true, force: true });
+  return { workload: summary(workload), export: exported.cell, import: imported };
+};
+
+/** BENCH_SCALE_COUNT images of BENCH_SCALE_OWN_MB each, and the first 10 of them: time per byte at both sizes. */
+const measureScale = async (
+  context: ExportContext & { rig: BenchRig },
+  importer: string,
+  settings: BenchSettings,
+  step: Step,
+): Promise<ScaleFigures> => {
+  step(`building and pushing ${settings.scaleCount} images for the scale check`);
+  const { small, large } = await prepareScaleWorkloads(context.rig.registry.host, settings);
+  return {
+    small: await scalePoint(context, importer, small, step),
+    large: await scalePoint(context, importer, large, step),
   };
 };
 
@@ -148,16 +217,21 @@ export const runSuite = async (
   const workloads = await prepareWorkloads(rig.registry.host, settings);
   const context = { rig, dir, reps: settings.reps };
   await removeContainerdImages(context);
-  const bundles = { importer: await bundleImporter(dir), exporter: await bundleExporter(dir) };
-  step('start-up cost: --help of the exporter and the importer');
-  const startup = await measureStartup(settings.reps, bundles);
-  const large = await measureWorkload(context, bundles, workloads.large, step);
-  const shared = await measureWorkload(context, bundles, workloads.shared, step);
+  // What `npm ci` leaves behind: the script's bundle, current, so `./scripts/export-images.ts` runs it.
+  step('bundling the scripts (npm ci does the same in its prepare step)');
+  await buildScriptBundles(REPO_ROOT);
+  const importer = await bundleImporter(dir);
+  step('start-up cost: --help of the exporter and the importer, --list of the chart');
+  const startup = await measureStartup(settings.reps, importer, rig.helm.v3.path);
+  const large = await measureWorkload(context, importer, workloads.large, step);
+  const shared = await measureWorkload(context, importer, workloads.shared, step);
   step(`${workloads.subset.label}: airlock export, for the scaling check`);
   const subsetExport = (await measureAirlockExport(context, workloads.subset, { compression: 'gzip' })).cell;
   step(`${workloads.shared.label}: one export through a counting proxy`);
   const requests = await countBlobRequests(context, workloads.shared);
+  const scale = settings.scaleCount ? await measureScale(context, importer, settings, step) : undefined;
   return {
+    ...(scale ? { scale } : {}),
     settings,
     machine,
     large,

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { request } from 'undici';
 import { type BuiltImage, largeLayerImage, pushImage, sharedBaseImages } from '../rig/factory/index.ts';
-import type { BenchSettings } from './settings.ts';
+import { type BenchSettings, SCALE_SMALL_COUNT } from './settings.ts';
 
 export interface BenchImage {
   /** `host:port/repository:tag` in the rig registry. */
@@ -90,6 +90,33 @@ export const prepareWorkloads = async (registry: string, settings: BenchSettings
       setLabel(settings.smallSubset),
       shared.slice(0, settings.smallSubset),
     ),
+  };
+};
+
+/**
+ * The scale check's images: BENCH_SCALE_COUNT images with an incompressible layer of their own each (and a
+ * small shared base), and the first SCALE_SMALL_COUNT of them.
+ */
+export const prepareScaleWorkloads = async (
+  registry: string,
+  settings: BenchSettings,
+): Promise<{ small: Workload; large: Workload }> => {
+  const built = await sharedBaseImages({
+    name: 'bench-scale',
+    count: settings.scaleCount,
+    baseBytes: MIB,
+    ownBytes: settings.scaleOwnBytes,
+  });
+  const limit = pLimit(4);
+  const images = await Promise.all(
+    built.map((image, position) => limit(() => push(registry, `bench/scale-${position + 1}`, image))),
+  );
+  const label = (count: number) =>
+    `${count} images of ~${((settings.scaleOwnBytes + MIB) / MIB).toFixed(0)} MiB (scale check)`;
+  const small = images.slice(0, SCALE_SMALL_COUNT);
+  return {
+    small: workload('scale-small', `${small.length} images (scale)`, label(small.length), small),
+    large: workload('scale-large', `${images.length} images (scale)`, label(images.length), images),
   };
 };
 

@@ -21,14 +21,27 @@ export type ErrorCode =
   | 'TOOL_MISSING'
   | 'UNSUPPORTED';
 
-/** Base of every error airlock expects; anything else is a bug and keeps its stack trace. */
+export interface AirlockErrorOptions extends ErrorOptions {
+  /** What the error is about (an image, a file, a tool): the line starts with it, and results keep it apart. */
+  subject?: string;
+}
+
+/**
+ * Base of every error airlock expects; anything else is a bug and keeps its stack trace. The message is built
+ * here from the subject and the reason, so a caller that already names the subject takes the reason alone.
+ */
 export class AirlockError extends Error {
   readonly code: ErrorCode;
+  readonly subject: string | undefined;
+  /** The message without its subject. */
+  readonly reason: string;
 
-  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
+  constructor(code: ErrorCode, reason: string, options?: AirlockErrorOptions) {
+    super(options?.subject ? `${options.subject}: ${reason}` : reason, options);
     this.name = 'AirlockError';
     this.code = code;
+    this.subject = options?.subject;
+    this.reason = reason;
   }
 }
 
@@ -40,8 +53,8 @@ export class DigestMismatchError extends AirlockError {
   readonly expected: string;
   readonly actual: string;
 
-  constructor(message: string, expected: string, actual: string, options?: ErrorOptions) {
-    super('DIGEST_MISMATCH', message, options);
+  constructor(reason: string, expected: string, actual: string, options?: AirlockErrorOptions) {
+    super('DIGEST_MISMATCH', reason, options);
     this.name = 'DigestMismatchError';
     this.expected = expected;
     this.actual = actual;
@@ -56,6 +69,10 @@ export const describeError = (error: unknown): string => {
   if (error instanceof Error) return error.stack ?? error.message;
   return String(error);
 };
+
+/** The line for a result about `subject`: the reason alone when the error is about that same subject. */
+export const describeErrorFor = (subject: string, error: unknown): string =>
+  isAirlockError(error) && error.subject === subject ? error.reason : describeError(error);
 
 /** Maps Node's system errors to the codes above, so callers see one vocabulary. */
 export const codeOfSystemError = (error: unknown): ErrorCode | undefined => {
@@ -81,3 +98,9 @@ export const codeOfSystemError = (error: unknown): ErrorCode | undefined => {
       return undefined;
   }
 };
+
+/**
+ * Exit codes of the exporter and the push: 0 every image done; 1 some image failed; 2 bad input before any image
+ * was tried; 130 interrupted. Here rather than with either command, so the push does not load the exporter.
+ */
+export const ExitCode = { ok: 0, failed: 1, badInput: 2, interrupted: 130 } as const;

@@ -30,6 +30,8 @@ export interface RegistryOptions {
   dir: string;
   /** htpasswd basic auth with these credentials; anonymous when absent. */
   basicAuth?: { username: string; password: string };
+  /** Bearer tokens from a token service (rig/token-server.ts) instead: Distribution's `auth.token`. */
+  tokenAuth?: { realm: string; service: string; issuer: string; rootCertBundle: string };
 }
 
 const PORT_ATTEMPTS = 3;
@@ -40,7 +42,20 @@ export const registryVersion = async (): Promise<string> => {
   return stdout.trim().split(/\s+/).at(-1) ?? stdout.trim();
 };
 
-const authSection = async (dir: string, basicAuth: RegistryOptions['basicAuth']): Promise<string[]> => {
+const authSection = async (
+  dir: string,
+  { basicAuth, tokenAuth }: Pick<RegistryOptions, 'basicAuth' | 'tokenAuth'>,
+): Promise<string[]> => {
+  if (tokenAuth) {
+    return [
+      'auth:',
+      '  token:',
+      `    realm: ${tokenAuth.realm}`,
+      `    service: ${tokenAuth.service}`,
+      `    issuer: ${tokenAuth.issuer}`,
+      `    rootcertbundle: ${tokenAuth.rootCertBundle}`,
+    ];
+  }
   if (!basicAuth) return [];
   await ensureCommand('htpasswd', 'apache2-utils');
   // Distribution reads bcrypt entries only.
@@ -118,7 +133,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RigRegist
   await ensureCommand('docker-registry', 'docker-registry');
   await mkdir(options.dir, { recursive: true });
   const dir = await mkdtemp(join(options.dir, 'reg-'));
-  const [version, auth] = await Promise.all([registryVersion(), authSection(dir, options.basicAuth)]);
+  const [version, auth] = await Promise.all([registryVersion(), authSection(dir, options)]);
   for (let attempt = 1; ; attempt++) {
     try {
       const registry = await startOnce(dir, auth, version);

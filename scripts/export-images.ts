@@ -1,9 +1,9 @@
-#!/usr/bin/env -S node --import tsx
-// node --import tsx, not npx tsx: npx does not pass SIGINT/SIGTERM on, and the clean-up on a signal matters.
-// Never import this file from a test: Vite's import scanner reads the `--import` of the line above as a statement.
+#!/bin/sh
+//bin/true; exec node "$(dirname -- "$(readlink -f -- "$0")")/../lib/cli/launch.mjs" export-images "$@"
+// The two lines above are sh for the kernel and a comment for TypeScript: sh hands the run to
+// lib/cli/launch.mjs, which runs the bundle in dist/ when it is current (`npm ci` builds it) and this file
+// through tsx otherwise. exec: node itself gets SIGINT/SIGTERM, so a stopped run still cleans up.
 // Finds every image the chart in helm/ uses and saves each as an archive in images/. See OFFLINE-IMAGES.md.
-// Started by node with tsx's loader, not through npx: npx does not pass SIGINT/SIGTERM on, and a killed npx
-// would leave the export running. Run it from inside the repository (tsx resolves from node_modules there).
 import { runExportCommand } from '../lib/export/command.ts';
 
 process.exitCode = await runExportCommand(process.argv.slice(2), {

@@ -1,7 +1,8 @@
-#!/usr/bin/env -S node --import tsx
-// node --import tsx, not npx tsx: npx does not pass SIGINT/SIGTERM on, and a push stopped by a signal should
-// end its uploads cleanly (a re-run skips every blob already pushed).
-// Never import this file from a test: Vite's import scanner reads the `--import` of the line above as a statement.
+#!/bin/sh
+//bin/true; exec node "$(dirname -- "$(readlink -f -- "$0")")/../lib/cli/launch.mjs" push-images "$@"
+// The two lines above are sh for the kernel and a comment for TypeScript: sh hands the run to
+// lib/cli/launch.mjs, which runs the bundle in dist/ when it is current (`npm ci` builds it) and this file
+// through tsx otherwise. exec: node itself gets SIGINT/SIGTERM, so a stopped run still cleans up.
 // Pushes every archive of images/ into a registry inside the air gap. See OFFLINE-IMAGES.md.
 import { runPushCommand } from '../lib/push/command.ts';
 

@@ -1,6 +1,7 @@
 // The hook Job's entry point; also runs on a host with `npm run importer -- --dir images`.
-import { fileURLToPath } from 'node:url';
-import { bundleLauncher, locateBundle, startBundleCheck } from '../../lib/bundle/self-check.ts';
+// First, on its own: modules are evaluated in import order, and the self-check should start before the others.
+import './self-check.ts';
+import { bundleLauncher } from '../../lib/bundle/self-check.ts';
 import { describeError } from '../../lib/errors.ts';
 import { useProgramLauncher } from '../../lib/exec/launcher.ts';
 import { runImportCommand } from '../../lib/import/command.ts';
@@ -10,6 +11,7 @@ import {
   WATCH_USAGE,
   type WatchSettings,
 } from '../../lib/import/watch.ts';
+import { bundle, check } from './self-check.ts';
 
 const controller = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -19,8 +21,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // Started from an exported runtime (importer/linux-<arch>/importer.mjs): ctr is checked against SHA256SUMS
 // before it first runs, and started through the runtime's own loader; the other files are checked while the
 // importer detects the runtime and lists the archives, and before it prints or imports anything.
-const bundle = locateBundle(fileURLToPath(import.meta.url));
-const check = bundle ? startBundleCheck(bundle) : undefined;
 let ready = true;
 if (bundle && check) {
   try {

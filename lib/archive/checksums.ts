@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { AirlockError } from '../errors.ts';
 import { readTextIfExists } from '../files.ts';
 
+/** The images directory's two metadata files, beside the archives: the checksums and the exporter's record. */
 export const CHECKSUMS_FILE = 'SHA256SUMS';
+export const IMAGES_JSON = 'images.json';
 
 // `sha256sum` writes '<hex>  <file>' (text mode) or '<hex> *<file>' (binary mode); both mean the same on Linux.
 const LINE = /^([a-fA-F0-9]{64}) [ *](.+)$/;
@@ -11,7 +13,11 @@ const LINE = /^([a-fA-F0-9]{64}) [ *](.+)$/;
 export const readChecksums = async (dir: string): Promise<Map<string, string> | undefined> => {
   const path = join(dir, CHECKSUMS_FILE);
   const text = await readTextIfExists(path);
-  if (text === undefined) return undefined;
+  return text === undefined ? undefined : parseChecksums(text, path);
+};
+
+/** SHA256SUMS text (read from `path`, named in errors) as file -> hex sha256. */
+export const parseChecksums = (text: string, path: string): Map<string, string> => {
   const checksums = new Map<string, string>();
   for (const [position, line] of text.split('\n').entries()) {
     if (line.trim() === '') continue;

@@ -62,9 +62,10 @@ export class ContentTracker {
         const actual = hash.digest('hex');
         if (actual !== expected) {
           throw new DigestMismatchError(
-            `${this.#archive}: blob ${name} hashes to ${algorithm}:${actual}, not the ${digest} its name promises — the archive is damaged; export the image again`,
+            `blob ${name} hashes to ${algorithm}:${actual}, not the ${digest} its name promises — the archive is damaged; export the image again`,
             digest,
             `${algorithm}:${actual}`,
+            { subject: this.#archive },
           );
         }
         if (!kept) return;
@@ -92,17 +93,19 @@ export class ContentTracker {
     const size = this.#sizes.get(digest);
     if (size === undefined) {
       throw new ArchiveCorruptError(
-        `${this.#archive}: the ${role} ${digest} is missing (no ${blobPath(digest)} entry) — export the image again`,
+        `the ${role} ${digest} is missing (no ${blobPath(digest)} entry) — export the image again`,
+        { subject: this.#archive },
       );
     }
     if (size > this.#limit) throw tooLargeError(this.#archive, `the ${role} ${digest}`, size, this.#limit);
-    throw new ArchiveCorruptError(`${this.#archive}: the ${role} ${digest} is not a JSON document`);
+    throw new ArchiveCorruptError(`the ${role} ${digest} is not a JSON document`, { subject: this.#archive });
   }
 
   requireFile(path: string, why: string): void {
     if (!this.exists(path)) {
       throw new ArchiveCorruptError(
-        `${this.#archive}: ${why} ${path}, which the archive does not contain — export the image again`,
+        `${why} ${path}, which the archive does not contain — export the image again`,
+        { subject: this.#archive },
       );
     }
   }
@@ -138,9 +141,9 @@ const checkOciImage = (archive: string, tracker: ContentTracker, digest: string)
   if (!asIndex.success) return [checkManifest(archive, tracker, digest) ?? []].flat();
   const present = asIndex.data.manifests.filter((child) => tracker.exists(blobPath(child.digest)));
   if (present.length === 0) {
-    throw new ArchiveCorruptError(
-      `${archive}: none of the manifests listed by index ${digest} is in the archive`,
-    );
+    throw new ArchiveCorruptError(`none of the manifests listed by index ${digest} is in the archive`, {
+      subject: archive,
+    });
   }
   return present.flatMap((child) => checkManifest(archive, tracker, child.digest) ?? []);
 };

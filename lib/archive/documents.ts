@@ -19,7 +19,8 @@ export const tooLargeError = (
   limit: number,
 ): ArchiveCorruptError =>
   new ArchiveCorruptError(
-    `${archive}: ${what} is ${formatBytes(size)}, over the ${formatBytes(limit)} limit for image metadata — refusing to read it into memory; this is not an image archive airlock made`,
+    `${what} is ${formatBytes(size)}, over the ${formatBytes(limit)} limit for image metadata — refusing to read it into memory; this is not an image archive airlock made`,
+    { subject: archive },
   );
 
 /** Collects an entry's body into one buffer; only used for bodies already checked against a limit. */

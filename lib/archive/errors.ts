@@ -1,9 +1,9 @@
-import { AirlockError } from '../errors.ts';
+import { AirlockError, type AirlockErrorOptions } from '../errors.ts';
 
 /** The archive is not what it claims to be: truncated, hostile, or not an image archive at all. */
 export class ArchiveCorruptError extends AirlockError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('ARCHIVE_CORRUPT', message, options);
+  constructor(reason: string, options?: AirlockErrorOptions) {
+    super('ARCHIVE_CORRUPT', reason, options);
     this.name = 'ArchiveCorruptError';
   }
 }
@@ -16,7 +16,8 @@ export class ChecksumMismatchError extends AirlockError {
   constructor(file: string, expected: string, actual: string) {
     super(
       'CHECKSUM_MISMATCH',
-      `${file}: sha256 is ${actual}, SHA256SUMS expects ${expected} — the file changed or was damaged in transit; copy it again from the export`,
+      `sha256 is ${actual}, SHA256SUMS expects ${expected} — the file changed or was damaged in transit; copy it again from the export`,
+      { subject: file },
     );
     this.name = 'ChecksumMismatchError';
     this.expected = expected;

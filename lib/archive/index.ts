@@ -1,4 +1,4 @@
-export { CHECKSUMS_FILE, formatChecksums, readChecksums } from './checksums.ts';
+export { CHECKSUMS_FILE, formatChecksums, IMAGES_JSON, readChecksums } from './checksums.ts';
 export { type ArchiveLimits, DEFAULT_DOCUMENT_LIMIT } from './documents.ts';
 export { ArchiveCorruptError, ChecksumMismatchError } from './errors.ts';
 export { isGzipFile } from './gzip.ts';

@@ -98,11 +98,15 @@ export const layoutBlobs = (image: ArchiveImage): LayoutBlob[] => {
 export const checkArchiveImage = (image: ArchiveImage): void => {
   if (image.names.length === 0) throw new AirlockError('BAD_INPUT', 'archive image has no names');
   if (image.manifests.length === 0) {
-    throw new AirlockError('BAD_INPUT', `${image.names[0]}: archive image has no platform manifest`);
+    throw new AirlockError('BAD_INPUT', `archive image has no platform manifest`, {
+      subject: image.names[0],
+    });
   }
   for (const tag of image.dockerRepoTags) {
     if (tag.includes('@')) {
-      throw new AirlockError('BAD_INPUT', `${tag}: Docker RepoTags take tag names only, not digests`);
+      throw new AirlockError('BAD_INPUT', `Docker RepoTags take tag names only, not digests`, {
+        subject: tag,
+      });
     }
   }
   const small = [image.target, ...image.manifests, ...image.manifests.map((manifest) => manifest.config)];
@@ -113,9 +117,10 @@ export const checkArchiveImage = (image: ArchiveImage): void => {
       (descriptor.digest.startsWith('sha256:') && actual !== descriptor.digest)
     ) {
       throw new DigestMismatchError(
-        `${image.names[0]}: blob ${descriptor.digest} (${descriptor.size} bytes) was handed over as ${bytes.length} bytes hashing to ${actual}`,
+        `blob ${descriptor.digest} (${descriptor.size} bytes) was handed over as ${bytes.length} bytes hashing to ${actual}`,
         descriptor.digest,
         actual,
+        { subject: image.names[0] },
       );
     }
   }

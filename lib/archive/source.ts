@@ -18,12 +18,12 @@ export const toReadError = (path: string, error: unknown): unknown => {
   if (error instanceof AirlockError) return error;
   if (isZlibError(error)) {
     return new ArchiveCorruptError(
-      `${path}: the gzip stream is damaged (${error.message}) — the file is truncated or corrupted; copy it again`,
-      { cause: error },
+      `the gzip stream is damaged (${error.message}) — the file is truncated or corrupted; copy it again`,
+      { subject: path, cause: error },
     );
   }
   if ((error as { code?: unknown } | undefined)?.code === 'ENOENT') {
-    return new AirlockError('NOT_FOUND', `${path}: no such archive`, { cause: error });
+    return new AirlockError('NOT_FOUND', `no such archive`, { subject: path, cause: error });
   }
   return error;
 };
@@ -46,7 +46,8 @@ export const readTar = async (path: string, options: ReadTarOptions): Promise<{ 
   // Checked before any byte is parsed: read as a tar, gzip-less bytes would only say "truncated".
   if (hasGzipName(path) && !compressed) {
     throw new ArchiveCorruptError(
-      `${path}: named like a gzip file but is not gzip-compressed (no gzip magic bytes) — rename it to .tar if it is a plain tar, or copy it again`,
+      `named like a gzip file but is not gzip-compressed (no gzip magic bytes) — rename it to .tar if it is a plain tar, or copy it again`,
+      { subject: path },
     );
   }
   let stopped = false;

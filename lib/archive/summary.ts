@@ -40,13 +40,14 @@ export const parseDocument = <T>(archive: string, file: string, bytes: Buffer, s
   try {
     json = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
-    throw new ArchiveCorruptError(`${archive}: ${file} is not valid JSON`, { cause: error });
+    throw new ArchiveCorruptError(`${file} is not valid JSON`, { subject: archive, cause: error });
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unexpected shape';
-    throw new ArchiveCorruptError(`${archive}: ${file} is not what an image archive holds (${where})`, {
+    throw new ArchiveCorruptError(`${file} is not what an image archive holds (${where})`, {
+      subject: archive,
       cause: parsed.error,
     });
   }

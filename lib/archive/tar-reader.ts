@@ -165,17 +165,19 @@ export class TarWalker {
     if (this.#bodyRemaining > 0 || this.#paddingRemaining > 0 || this.#headerFill > 0 || this.#metadata) {
       const inside = this.#current ? ` inside entry ${JSON.stringify(this.#current)}` : '';
       throw new ArchiveCorruptError(
-        `${this.#archive}: the tar stream ends${inside} (unexpected end of file) — the file is truncated; copy it again`,
+        `the tar stream ends${inside} (unexpected end of file) — the file is truncated; copy it again`,
+        { subject: this.#archive },
       );
     }
     if (this.entries === 0) {
-      throw new ArchiveCorruptError(`${this.#archive}: not a tar archive (no entries)`);
+      throw new ArchiveCorruptError(`not a tar archive (no entries)`, { subject: this.#archive });
     }
   }
 
   #refuse(why: string): never {
     throw new ArchiveCorruptError(
-      `${this.#archive}: ${why} — Go's archive/tar (containerd, Docker) and the checker could read it differently; refusing the archive`,
+      `${why} — Go's archive/tar (containerd, Docker) and the checker could read it differently; refusing the archive`,
+      { subject: this.#archive },
     );
   }
 
@@ -230,10 +232,10 @@ export class TarWalker {
 
   #parseHeader(block: Buffer): Header {
     const notTar = (cause?: unknown): ArchiveCorruptError =>
-      new ArchiveCorruptError(
-        `${this.#archive}: not a tar archive, or damaged: bad tar header at byte ${this.#offset}`,
-        { cause },
-      );
+      new ArchiveCorruptError(`not a tar archive, or damaged: bad tar header at byte ${this.#offset}`, {
+        subject: this.#archive,
+        cause,
+      });
     let header: Header;
     try {
       header = new Header(block, 0, this.#extended);

@@ -97,8 +97,8 @@ const toWriteError = (error: unknown, path: string): unknown => {
   if (codeOfSystemError(error) !== 'DISK_FULL') return error;
   return new AirlockError(
     'DISK_FULL',
-    `${path}: no space left on device while writing the archive — free space in ${dirname(path)} or export to another directory`,
-    { cause: error },
+    `no space left on device while writing the archive — free space in ${dirname(path)} or export to another directory`,
+    { subject: path, cause: error },
   );
 };
 

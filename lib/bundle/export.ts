@@ -10,11 +10,11 @@ import { assembleRuntime } from './assemble.ts';
 import { runtimeCacheDir } from './cache.ts';
 import { importerImageName, writeImporterImage } from './image.ts';
 import { readRuntimeLock } from './lock.ts';
+import type { ImporterMode } from './modes.ts';
 import { type RuntimePlatform, runtimePlatformOf } from './platforms.ts';
 import { type WrittenRuntime, writeImporterRuntime } from './write.ts';
 
-export const IMPORTER_MODES = ['auto', 'bundle', 'image', 'none'] as const;
-export type ImporterMode = (typeof IMPORTER_MODES)[number];
+export { IMPORTER_MODES, type ImporterMode } from './modes.ts';
 
 /** The label every object of the chart's import hook carries. */
 export const IMPORT_HOOK_LABEL = { key: 'app.kubernetes.io/component', value: 'image-import' } as const;

@@ -21,8 +21,10 @@ ${cases}
   *) echo "importer/run: no importer runtime for $machine; exported: $(cd "$here" && echo linux-*)" >&2; exit 2 ;;
 esac
 dir="$here/$platform"
-if [ ! -x "$dir/lib/$loader" ]; then
-  echo "importer/run: $dir/lib/$loader missing: this directory was exported without $platform; exported: $(cd "$here" && echo linux-*)" >&2
+if [ ! -x "$dir/bin/node" ]; then
+  # Exported without this platform: the program at the loader's place names the platforms the export holds.
+  if [ -x "$dir/lib/$loader" ]; then exec "$dir/lib/$loader"; fi
+  echo "importer/run: $dir/bin/node missing: this directory was exported without $platform" >&2
   exit 2
 fi
 exec "$dir/lib/$loader" --library-path "$dir/lib" "$dir/bin/node" "$dir/importer.mjs" --dir "$here/.." "$@"

@@ -1,13 +1,17 @@
-// The importer checking its own runtime before it runs anything: when it starts from an images directory
+// The importer checking its own runtime before it imports anything: when it starts from an images directory
 // (importer/linux-<arch>/importer.mjs), every file of its platform directory must match SHA256SUMS.
-import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+//
+// What the check can vouch for decides when it must finish. ctr is the only runtime program started after this
+// code runs: it is checked before its first start, so an altered ctr never runs. The loader, the libraries, node
+// and importer.mjs have already run by the time any check can: hashing them finds a damaged or incomplete copy
+// (a hostile node binary would simply skip its own check), so it runs beside the runtime detection and the
+// archive listing, and settles before the header and the first import: a damaged runtime imports nothing.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { readChecksums } from '../archive/checksums.ts';
+import { CHECKSUMS_FILE, parseChecksums } from '../archive/checksums.ts';
 import { AirlockError } from '../errors.ts';
 import type { ProgramLauncher } from '../exec/launcher.ts';
-import { sha256File } from './hash.ts';
 import { RUNTIME_PLATFORMS, type RuntimePlatform } from './platforms.ts';
 
 export interface BundleLocation {
@@ -45,37 +49,6 @@ export class RuntimeFileError extends AirlockError {
   }
 }
 
-const listFiles = async (dir: string): Promise<string[]> =>
-  (await readdir(dir, { recursive: true, withFileTypes: true }))
-    .filter((entry) => !entry.isDirectory())
-    .map((entry) => join(entry.parentPath, entry.name));
-
-// Hashing node (about 100 MB) on the main thread would hold the start-up for its whole duration; a worker hashes
-// it on another core while the importer detects the runtime and lists the archives.
-const HASH_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
-const { createReadStream } = require('node:fs');
-const hash = createHash('sha256');
-createReadStream(workerData, { highWaterMark: 1 << 20 })
-  .on('data', (chunk) => hash.update(chunk))
-  .on('end', () => parentPort.postMessage({ sha256: hash.digest('hex') }))
-  .on('error', (error) => parentPort.postMessage({ error: error.message }));
-`;
-
-const sha256InWorker = (file: string): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const worker = new Worker(HASH_WORKER, { eval: true, workerData: file });
-    // A run that ends early (--help, no runtime) does not wait for the hash.
-    worker.unref();
-    worker.once('message', (message: { sha256?: string; error?: string }) => {
-      void worker.terminate();
-      if (message.sha256) resolve(message.sha256);
-      else reject(new Error(`${file}: ${message.error}`));
-    });
-    worker.once('error', reject);
-  });
-
 /** The files a check covers, split so the first ones can gate what must not run unchecked (ctr). */
 export interface BundleCheck {
   /** Settles once the files named in `first` are checked; rejects with the first bad one. */
@@ -84,63 +57,135 @@ export interface BundleCheck {
   all: Promise<void>;
 }
 
-const checkFiles = async (
-  imagesDir: string,
-  files: ReadonlyArray<[string, string]>,
-  hashOf: (path: string) => Promise<string>,
-): Promise<void> => {
-  const actual = await Promise.all(files.map(([file]) => hashOf(join(imagesDir, file))));
-  for (const [index, [file, expected]] of files.entries()) {
-    if (actual[index] !== expected)
-      throw new RuntimeFileError(file, 'altered: sha256 does not match SHA256SUMS');
+// The hashing runs on a worker thread with one reused buffer (sha256File explains why not a read stream): it
+// starts while the main thread is still evaluating the importer's modules, and overlaps them, the runtime
+// detection and the archive listing on the node's other core. The worker is plain CommonJS, as the bundle holds
+// nothing a worker could import.
+const HASH_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const { openSync, readSync, closeSync } = require('node:fs');
+const buffer = Buffer.allocUnsafeSlow(1 << 20);
+const sha256 = (path) => {
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    for (let read; (read = readSync(fd, buffer, 0, buffer.length, null)) > 0; ) hash.update(buffer.subarray(0, read));
+  } finally {
+    closeSync(fd);
   }
+  return hash.digest('hex');
+};
+const check = () => {
+  for (const [stage, files] of [['first', workerData.first], ['all', workerData.rest]]) {
+    for (const { path, file, sha256: expected } of files) {
+      let actual;
+      try {
+        actual = sha256(path);
+      } catch (error) {
+        return parentPort.postMessage({ file, reason: 'unreadable: ' + error.message });
+      }
+      if (actual !== expected) return parentPort.postMessage({ file, reason: 'altered: sha256 does not match SHA256SUMS' });
+    }
+    parentPort.postMessage({ done: stage });
+  }
+};
+check();
+`;
+
+interface RuntimeFile {
+  /** Where it is read from. */
+  path: string;
+  /** As SHA256SUMS names it, for the error. */
+  file: string;
+  sha256: string;
+}
+
+interface RuntimeFiles {
+  first: RuntimeFile[];
+  rest: RuntimeFile[];
+}
+
+/**
+ * The runtime's files as SHA256SUMS lists them, split into those named in `first` and the rest; throws a
+ * RuntimeFileError for a file listed and missing or present and not listed. Synchronous on purpose: it runs
+ * while the bundle is evaluated, before the main thread could serve any callback, and reads two small things.
+ */
+const listRuntimeFiles = (imagesDir: string, dir: string, first: readonly string[]): RuntimeFiles => {
+  const sumsPath = join(imagesDir, CHECKSUMS_FILE);
+  if (!existsSync(sumsPath)) {
+    throw new RuntimeFileError(CHECKSUMS_FILE, `missing from ${imagesDir}, the runtime cannot be checked`);
+  }
+  const checksums = parseChecksums(readFileSync(sumsPath, 'utf8'), sumsPath);
+  const prefix = relative(imagesDir, dir);
+  const present = readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => relative(imagesDir, join(entry.parentPath, entry.name)))
+    .sort();
+  for (const file of present) {
+    if (!checksums.has(file)) throw new RuntimeFileError(file, 'not listed in SHA256SUMS');
+  }
+  const listed = [...checksums].filter(([file]) => file.startsWith(`${prefix}/`));
+  const files: RuntimeFiles = { first: [], rest: [] };
+  for (const [file, sha256] of listed) {
+    if (!present.includes(file)) throw new RuntimeFileError(file, 'listed in SHA256SUMS, missing');
+    const isFirst = first.some((name) => file === `${prefix}/${name}`);
+    (isFirst ? files.first : files.rest).push({ path: join(imagesDir, file), file, sha256 });
+  }
+  return files;
+};
+
+type WorkerMessage = { done: 'first' | 'all' } | { file: string; reason: string };
+
+const hashInWorker = (files: RuntimeFiles): BundleCheck => {
+  const first = settleable();
+  const all = settleable();
+  const fail = (error: Error) => {
+    first.reject(error);
+    all.reject(error);
+  };
+  const worker = new Worker(HASH_WORKER, { eval: true, workerData: files });
+  // A run that ends early (--help, no runtime) does not wait for the hash.
+  worker.unref();
+  worker.on('message', (message: WorkerMessage) => {
+    if ('file' in message) fail(new RuntimeFileError(message.file, message.reason));
+    else if (message.done === 'first') first.resolve();
+    else all.resolve();
+  });
+  worker.once('error', (error) => fail(new RuntimeFileError('the runtime check', error.message)));
+  worker.once('exit', () => fail(new RuntimeFileError('the runtime check', 'stopped before it finished')));
+  return { first: first.promise, all: all.promise };
+};
+
+/** A promise and its settling functions; settling twice is a no-op, as for any promise. */
+const settleable = () => {
+  let resolve: () => void = () => undefined;
+  let reject: (error: Error) => void = () => undefined;
+  const promise = new Promise<void>((onResolve, onReject) => {
+    resolve = onResolve;
+    reject = onReject;
+  });
+  // Callers await these only on some paths; an early exit must not turn a rejection into a crash.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 };
 
 /**
  * Checks every file under the platform directory against SHA256SUMS, and that every file SHA256SUMS lists for it
  * is there; the files under `first` (relative to the platform directory) are checked before the others. Rejects
- * with one RuntimeFileError naming a bad file.
+ * with one RuntimeFileError naming a bad file. A runtime laid out outside an images directory (the importer
+ * image) has nothing to check against.
  */
 export const startBundleCheck = (
   location: BundleLocation,
   first: readonly string[] = ['bin/ctr'],
 ): BundleCheck => {
-  const listing = (async () => {
-    const imagesDir = location.imagesDir;
-    if (!imagesDir) return undefined;
-    const checksums = await readChecksums(imagesDir);
-    const prefix = relative(imagesDir, location.dir);
-    if (!checksums) {
-      throw new RuntimeFileError('SHA256SUMS', `missing from ${imagesDir}, the runtime cannot be checked`);
-    }
-    const listed = [...checksums].filter(([file]) => file.startsWith(`${prefix}/`));
-    const present = new Set((await listFiles(location.dir)).map((file) => relative(imagesDir, file)));
-    for (const file of [...present].sort()) {
-      if (!checksums.has(file)) throw new RuntimeFileError(file, 'not listed in SHA256SUMS');
-    }
-    for (const [file] of listed) {
-      if (!present.has(file)) throw new RuntimeFileError(file, 'listed in SHA256SUMS, missing');
-    }
-    const isFirst = ([file]: [string, string]) => first.some((name) => file === `${prefix}/${name}`);
-    return {
-      imagesDir,
-      prefix,
-      early: listed.filter(isFirst),
-      late: listed.filter((entry) => !isFirst(entry)),
-    };
-  })();
-  const firstDone = listing.then(async (files) => {
-    if (files) await checkFiles(files.imagesDir, files.early, sha256File);
-  });
-  const all = firstDone.then(async () => {
-    const files = await listing;
-    if (!files) return;
-    const node = `${files.prefix}/bin/node`;
-    await checkFiles(files.imagesDir, files.late, (path) =>
-      path.endsWith(node) ? sha256InWorker(path) : sha256File(path),
-    );
-  });
-  // Callers await `all` only on some paths; an early exit must not turn its rejection into a crash.
-  all.catch(() => undefined);
-  return { first: firstDone, all };
+  if (!location.imagesDir) return { first: Promise.resolve(), all: Promise.resolve() };
+  try {
+    return hashInWorker(listRuntimeFiles(location.imagesDir, location.dir, first));
+  } catch (error) {
+    const failed = Promise.reject(error);
+    failed.catch(() => undefined);
+    return { first: failed, all: failed };
+  }
 };

@@ -1,15 +1,17 @@
 // Writes the importer runtime into an images directory: importer/linux-<arch>/{lib,bin,importer.mjs} per
-// platform and the importer/run wrapper, each file through a temporary name and a rename, linked from the cache
+// platform, the importer/run wrapper, and for each supported platform left out only lib/<loader>, a program that
+// names the platforms exported (absent.ts), each file through a temporary name and a rename, linked from the cache
 // when the file system allows (the cache checks its files on every use, see assemble.ts).
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chmod, copyFile, link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { absentRuntimeProgram } from './absent.ts';
 import { type AssembledRuntime, assembleRuntime } from './assemble.ts';
 import { runtimeCacheDir } from './cache.ts';
 import { sha256File } from './hash.ts';
 import { readRuntimeLock } from './lock.ts';
-import { loaderCommand, type RuntimePlatform, runtimeDirOf } from './platforms.ts';
+import { loaderCommand, RUNTIME_PLATFORMS, type RuntimePlatform, runtimeDirOf } from './platforms.ts';
 import { RUN_WRAPPER } from './run-wrapper.ts';
 
 export interface ImporterFileEntry {
@@ -34,6 +36,11 @@ export interface ImporterManifest {
       files: ImporterFileEntry[];
     }
   >;
+  /**
+   * Per supported platform left out of the export: the program at its loader's place that tells a node of that
+   * architecture which platforms the export holds (absent.ts).
+   */
+  absent?: Record<string, ImporterFileEntry>;
 }
 
 export interface WriteRuntimeOptions {
@@ -118,13 +125,41 @@ export const writeImporterRuntime = async (options: WriteRuntimeOptions): Promis
   }
   manifest.run = await writeRunWrapper(options.output);
   files.push(manifest.run);
+  const absent = await writeAbsentPrograms(options.output, options.platforms);
+  if (Object.keys(absent).length > 0) manifest.absent = absent;
+  files.push(...Object.values(absent));
   return { manifest, files };
+};
+
+const writeAbsentPrograms = async (
+  output: string,
+  exported: readonly RuntimePlatform[],
+): Promise<Record<string, ImporterFileEntry>> => {
+  const absent: Record<string, ImporterFileEntry> = {};
+  for (const platform of RUNTIME_PLATFORMS) {
+    if (exported.some((entry) => entry.name === platform.name)) continue;
+    const file = `${runtimeDirOf(platform)}/lib/${platform.loader}`;
+    const bytes = absentRuntimeProgram(platform, exported);
+    const target = join(output, file);
+    const partial = `${target}.${randomBytes(4).toString('hex')}.partial`;
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(partial, bytes, { mode: 0o755 });
+    await chmod(partial, 0o755);
+    await rename(partial, target);
+    absent[platform.name] = {
+      file,
+      size: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    };
+  }
+  return absent;
 };
 
 /** Every file of the runtime, for SHA256SUMS. */
 export const importerFiles = (manifest: ImporterManifest): ImporterFileEntry[] => [
   ...Object.values(manifest.platforms).flatMap((platform) => platform.files),
   manifest.run,
+  ...Object.values(manifest.absent ?? {}),
 ];
 
 const writeRunWrapper = async (output: string): Promise<ImporterFileEntry> => {

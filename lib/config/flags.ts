@@ -5,6 +5,18 @@ import { withSuggestion } from './suggest.ts';
 export type FlagSpecs = NonNullable<ParseArgsConfig['options']>;
 
 /**
+ * The flags of every command that moves images (export, import, push): how many at once, how often to retry,
+ * how long one image may take, how much to log. Each command spreads them into its own table.
+ */
+export const RUN_FLAGS = {
+  concurrency: { type: 'string' },
+  retries: { type: 'string' },
+  timeout: { type: 'string' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies FlagSpecs;
+
+/**
  * Command-line flags for both commands, through Node's own parser: every unknown option named in one line,
  * a stray argument refused, and otherwise Node's reason (a missing value, a value given to a switch).
  */
@@ -33,14 +45,22 @@ export const parseFlags = <const Specs extends FlagSpecs>(argv: readonly string[
   return parsed.values;
 };
 
-/** A flag's value as a whole number of at least `minimum`, or one BAD_INPUT line naming the flag. */
-export const wholeNumber = (flag: string, value: unknown, minimum: number): number => {
+/**
+ * A value as a whole number of at least `minimum`, or one BAD_INPUT line naming where it came from: a flag
+ * (`--retries`) or its environment twin (`AIRLOCK_RETRIES`).
+ */
+export const wholeNumberFrom = (name: string, value: unknown, minimum: number): number => {
   const number = Number(value);
   if (!Number.isInteger(number) || number < minimum) {
     throw new AirlockError(
       'BAD_INPUT',
-      `--${flag}: expected a whole number of at least ${minimum}, got ${JSON.stringify(value)}`,
+      `expected a whole number of at least ${minimum}, got ${JSON.stringify(value)}`,
+      { subject: name },
     );
   }
   return number;
 };
+
+/** A flag's value as a whole number of at least `minimum`, or one BAD_INPUT line naming the flag. */
+export const wholeNumber = (flag: string, value: unknown, minimum: number): number =>
+  wholeNumberFrom(`--${flag}`, value, minimum);

@@ -96,11 +96,12 @@ export const loadConfig = async (
   try {
     text = await readTextIfExists(file);
   } catch (error) {
-    throw new AirlockError('BAD_INPUT', `${file}: cannot read config: ${(error as Error).message}`, {
+    throw new AirlockError('BAD_INPUT', `cannot read config: ${(error as Error).message}`, {
+      subject: file,
       cause: error,
     });
   }
   if (text !== undefined) return parseConfig(text, file);
   if (!required) return undefined;
-  throw new AirlockError('BAD_INPUT', `${file}: cannot read config: no such file — check --config`);
+  throw new AirlockError('BAD_INPUT', `cannot read config: no such file — check --config`, { subject: file });
 };

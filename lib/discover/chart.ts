@@ -1,27 +1,31 @@
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { x as extractTar } from 'tar';
-import { z } from 'zod';
+import { en } from 'zod/locales';
+// zod/mini, not zod: discovery runs at every start-up (`--list` included), and the mini build is a fraction
+// of the classic one to load. Its messages need the English locale, which the classic build installs itself.
+import * as z from 'zod/mini';
 import { AirlockError } from '../errors.ts';
 import { readYamlMap, type Values } from './yaml-file.ts';
 
+z.config(en());
+
 const ChartDependency = z.looseObject({
   name: z.string(),
-  alias: z.string().optional(),
-  condition: z.string().optional(),
-  repository: z.string().optional(),
-  version: z.string().optional(),
+  alias: z.optional(z.string()),
+  condition: z.optional(z.string()),
+  repository: z.optional(z.string()),
+  version: z.optional(z.string()),
 });
 type ChartDependency = z.infer<typeof ChartDependency>;
 
 /** The parts of Chart.yaml discovery reads; helm validates the rest. */
 export const ChartMetadata = z.looseObject({
   name: z.string(),
-  version: z.union([z.string(), z.number()]).optional(),
-  appVersion: z.union([z.string(), z.number()]).optional(),
-  annotations: z.record(z.string(), z.unknown()).optional(),
-  dependencies: z.array(ChartDependency).optional(),
+  version: z.optional(z.union([z.string(), z.number()])),
+  appVersion: z.optional(z.union([z.string(), z.number()])),
+  annotations: z.optional(z.record(z.string(), z.unknown())),
+  dependencies: z.optional(z.array(ChartDependency)),
 });
 export type ChartMetadata = z.infer<typeof ChartMetadata>;
 
@@ -61,6 +65,8 @@ const unpack = async (archive: string, temporaryDirs: string[]): Promise<string>
   const target = await mkdtemp(join(tmpdir(), 'airlock-chart-'));
   temporaryDirs.push(target);
   try {
+    // Loaded here: a packaged chart is the exception, and tar is not small to load.
+    const { x: extractTar } = await import('tar');
     await extractTar({ file: archive, cwd: target, strict: true });
   } catch (error) {
     throw new AirlockError(

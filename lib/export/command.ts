@@ -1,25 +1,8 @@
-import {
-  checkImporterPlatforms,
-  exportImporterImage,
-  exportImporterRuntime,
-  resolveImporterMode,
-} from '../bundle/index.ts';
-import {
-  type DiscoveredImage,
-  type DiscoveryResult,
-  discoverImages,
-  explainImage,
-  notRenderedLines,
-} from '../discover/index.ts';
-import { describeError, isAirlockError } from '../errors.ts';
-import { IMPORTER_VERSION } from '../import/command.ts';
-import { createRegistryClient } from '../registry/index.ts';
-import { createLogger, type Logger } from '../report/log.ts';
-import { createProgress } from '../report/progress.ts';
-import { formatCounts, formatFailureLine, formatResultTable } from '../report/results.ts';
-import { formatJsonDocument, summarizeResults } from '../report/summary.ts';
-import { type ExportExtras, type ExportReport, exportImages } from './export.ts';
-import { finishLock, startLock } from './lock.ts';
+// The exporter's command line. Start-up is part of every run (`--help` and `--list` are little else), so this
+// module loads only the flag parser: discovery (yaml, helm) and the export itself (registry client, archive
+// writer, importer runtime) are imported when a run gets that far.
+import { describeError, ExitCode } from '../errors.ts';
+import { createLogger } from '../report/log.ts';
 import { EXPORT_USAGE, type ExportCommandOptions, parseExportArguments } from './options.ts';
 
 export interface CommandIo {
@@ -29,53 +12,9 @@ export interface CommandIo {
   signal?: AbortSignal;
 }
 
-/** Exit codes: 0 every image saved; 1 some image failed; 2 bad input before any image was tried; 130 interrupted. */
-export const ExitCode = { ok: 0, failed: 1, badInput: 2, interrupted: 130 } as const;
+export { ExitCode };
 
-const describeImage = (image: DiscoveredImage) => ({
-  reference: image.reference,
-  written: image.written,
-  sources: image.sources,
-  pullPolicies: image.pullPolicies,
-});
-
-const discoveryJson = (discovery: DiscoveryResult) => ({
-  images: discovery.images.map(describeImage),
-  notRendered: discovery.notRendered.map(describeImage),
-  warnings: discovery.warnings,
-});
-
-const reportDiscovery = (discovery: DiscoveryResult, options: ExportCommandOptions, logger: Logger) => {
-  for (const warning of discovery.warnings) logger.warn(warning);
-  if (!options.includeUnrendered)
-    for (const line of notRenderedLines(discovery.notRendered)) logger.info(line);
-  const how = discovery.rendered
-    ? ` (rendered with helm${discovery.helmVersion ? ` ${discovery.helmVersion}` : ''})`
-    : ' (values scan)';
-  logger.info(`${discovery.images.length} image(s) to export from ${options.chart}${how}`);
-};
-
-/** `--why REF`: every place REF was found, on stdout; 1 when the chart does not use it. */
-const printWhy = (discovery: DiscoveryResult, query: string, io: CommandIo, logger: Logger): number => {
-  try {
-    const lines = explainImage(discovery, query);
-    if (!lines) {
-      logger.error(`${query}: not found in the chart with these values (rendered, values or Chart.yaml)`);
-      return ExitCode.failed;
-    }
-    io.stdout.write(`${lines.join('\n')}\n`);
-    return ExitCode.ok;
-  } catch (error) {
-    logger.error(describeError(error));
-    return ExitCode.badInput;
-  }
-};
-
-/** Flags, then discovery; a number is the exit code of a run that ends here (help, bad input, --list). */
-const prepare = async (
-  argv: readonly string[],
-  io: CommandIo,
-): Promise<number | { options: ExportCommandOptions; logger: Logger; discovery: DiscoveryResult }> => {
+export const runExportCommand = async (argv: readonly string[], io: CommandIo): Promise<number> => {
   let options: ExportCommandOptions;
   try {
     options = await parseExportArguments(argv, io.cwd);
@@ -88,158 +27,9 @@ const prepare = async (
     return ExitCode.ok;
   }
   const logger = createLogger({ stream: io.stderr, verbose: options.verbose });
-  const config = options.config;
-  let discovery: DiscoveryResult;
-  try {
-    discovery = await discoverImages({
-      chart: options.chart,
-      valuesFiles: options.valuesFiles,
-      set: options.set,
-      ...(options.helm ? { helm: options.helm } : {}),
-      additionalImages: config?.additionalImages ?? [],
-      exclude: config?.exclude ?? [],
-      includeUnrendered: options.includeUnrendered,
-      logger,
-    });
-  } catch (error) {
-    logger.error(describeError(error));
-    return isAirlockError(error) ? ExitCode.badInput : ExitCode.failed;
-  }
-  reportDiscovery(discovery, options, logger);
-  if (options.why) return printWhy(discovery, options.why, io, logger);
-  if (!options.list) return { options, logger, discovery };
-  io.stdout.write(
-    options.json
-      ? formatJsonDocument(discoveryJson(discovery))
-      : discovery.images.map((image) => `${image.reference}\n`).join(''),
-  );
-  return ExitCode.ok;
-};
-
-type ImporterChoice = ReturnType<typeof resolveImporterMode>;
-
-/** The importer's runtime (bundle) or image archive, written beside the archives under the export's lock. */
-const importerExtras = (mode: ImporterChoice, options: ExportCommandOptions, logger: Logger) => async () => {
-  const extras: ExportExtras = {};
-  const target = { output: options.output, platforms: options.platforms, version: IMPORTER_VERSION };
-  if (mode === 'image') {
-    const image = await exportImporterImage({ ...target, compression: options.compression });
-    logger.info(`importer image ${image.reference} (${image.digest}) in ${options.output}/${image.file}`);
-    extras.images = [image];
-  }
-  if (mode === 'bundle') {
-    extras.importer = (await exportImporterRuntime(target)).manifest;
-    logger.info(
-      `importer runtime for ${Object.keys(extras.importer.platforms).join(', ')} in ${options.output}/importer/`,
-    );
-  }
-  return extras;
-};
-
-/** Ctrl-C, SIGTERM and the caller's signal all stop the run the same way: partial files go, a re-run resumes. */
-const interruption = (io: CommandIo, logger: Logger) => {
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    logger.warn(`${signal} received: stopping, removing partial files (a re-run resumes)`);
-    controller.abort(new Error(`interrupted by ${signal}`));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  io.signal?.addEventListener('abort', () => controller.abort(io.signal?.reason), { once: true });
-  const dispose = () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-  return { signal: controller.signal, dispose };
-};
-
-const reportRun = (
-  report: ExportReport,
-  {
-    options,
-    logger,
-    discovery,
-  }: { options: ExportCommandOptions; logger: Logger; discovery: DiscoveryResult },
-  io: CommandIo,
-) => {
-  if (!options.dryRun) {
-    io.stderr.write(`\n${formatResultTable(report.results)}\n\n`);
-    logger.info(
-      `${formatCounts(report.results)}; archives, SHA256SUMS and images.json in ${options.output}/`,
-    );
-  }
-  // One line per failed image, with the stable code operators grep for.
-  for (const result of report.results)
-    if (result.outcome === 'failed') logger.error(formatFailureLine(result));
-  if (!options.json) return;
-  io.stdout.write(
-    formatJsonDocument({
-      ...discoveryJson(discovery),
-      results: summarizeResults(report.results),
-      archives: report.manifest?.images ?? [],
-      unlisted: report.unlisted ?? [],
-    }),
-  );
-};
-
-export const runExportCommand = async (argv: readonly string[], io: CommandIo): Promise<number> => {
-  const prepared = await prepare(argv, io);
-  if (typeof prepared === 'number') return prepared;
-  const { options, logger, discovery } = prepared;
-  const importerMode = resolveImporterMode(options.importer, discovery.manifests);
-  try {
-    if (importerMode !== 'none') checkImporterPlatforms(options.platforms);
-  } catch (error) {
-    logger.error(describeError(error));
-    return ExitCode.badInput;
-  }
-  const config = options.config;
-  const { signal, dispose } = interruption(io, logger);
-  const progress = createProgress({ stream: io.stderr });
-  const client = createRegistryClient({
-    insecureRegistries: config?.insecureRegistries ?? [],
-    mirrors: config?.mirrors ?? {},
-    trustedTokenRealms: config?.trustedTokenRealms ?? [],
-    stallTimeoutMs: options.stallTimeoutMs,
-    retries: options.retries,
-    logger,
-  });
-  try {
-    const references = discovery.images.map((image) => image.reference);
-    const lock = await startLock(options, references, client, logger);
-    if (lock.stop) return lock.stop === 'bad input' ? ExitCode.badInput : ExitCode.failed;
-    const report = await exportImages({
-      images: references,
-      output: options.output,
-      platforms: options.platforms,
-      compression: options.compression,
-      gzipLevel: options.gzipLevel,
-      concurrency: options.concurrency,
-      client,
-      logger,
-      progress,
-      signal,
-      dryRun: options.dryRun,
-      prune: options.prune,
-      ...(importerMode === 'none' ? {} : { extras: importerExtras(importerMode, options, logger) }),
-      sources: new Map(discovery.images.map((image) => [image.reference, image.sources])),
-      ...(discovery.chart.version
-        ? { chart: { name: discovery.chart.name, version: discovery.chart.version } }
-        : {}),
-    });
-    progress.stop();
-    reportRun(report, prepared, io);
-    if (signal.aborted) return ExitCode.interrupted;
-    const failed = report.results.filter((result) => result.outcome === 'failed').length;
-    const lockErrors = await finishLock(lock, options, { ...report, failed }, logger);
-    return failed > 0 || lockErrors > 0 ? ExitCode.failed : ExitCode.ok;
-  } catch (error) {
-    progress.stop();
-    logger.error(describeError(error));
-    if (signal.aborted) return ExitCode.interrupted;
-    return isAirlockError(error) && error.code === 'OUTPUT_LOCKED' ? ExitCode.badInput : ExitCode.failed;
-  } finally {
-    await client.close();
-    dispose();
-  }
+  const { discoverForCommand } = await import('./command-discovery.ts');
+  const discovery = await discoverForCommand(options, io, logger);
+  if (typeof discovery === 'number') return discovery;
+  const { runExport } = await import('./command-run.ts');
+  return runExport({ options, logger, discovery }, io);
 };

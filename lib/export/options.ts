@@ -1,9 +1,12 @@
 import { existsSync } from 'node:fs';
-import { IMPORTER_MODES, type ImporterMode } from '../bundle/index.ts';
-import { type AirlockConfig, type FlagSpecs, loadConfig, parseFlags, wholeNumber } from '../config/index.ts';
+// Direct module paths, not the folders' index files: this runs at every start-up, `--help` included, and an
+// index would load the config schema (zod), the TOML parser and the importer's build for a few constants.
+import { IMPORTER_MODES, type ImporterMode } from '../bundle/modes.ts';
+import { type FlagSpecs, parseFlags, wholeNumber } from '../config/flags.ts';
+import type { AirlockConfig } from '../config/schema.ts';
 import { AirlockError } from '../errors.ts';
-import type { Platform } from '../oci/index.ts';
-import { parsePlatform } from '../oci/index.ts';
+import { parsePlatform } from '../oci/platform.ts';
+import type { Platform } from '../oci/schema.ts';
 
 export interface ExportCommandOptions {
   chart: string;
@@ -108,7 +111,9 @@ export const parseExportArguments = async (
   const flags = parseFlags(argv, EXPORT_FLAGS);
   const configFile = flags.config ?? (existsSync(`${cwd}/config.toml`) ? `${cwd}/config.toml` : undefined);
   const config = configFile
-    ? await loadConfig(configFile, { required: flags.config !== undefined })
+    ? await (await import('../config/load.ts')).loadConfig(configFile, {
+        required: flags.config !== undefined,
+      })
     : undefined;
 
   const compression = flags.compression ?? config?.compression ?? 'gzip';

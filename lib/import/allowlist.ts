@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { IMAGES_JSON } from '../archive/index.ts';
 import { AirlockError } from '../errors.ts';
 import { parseReference, repositoryName, runtimeNames, withDefaultTag } from '../reference/index.ts';
-
-export const IMAGES_JSON = 'images.json';
 
 /** What the importer reads of the exporter's images.json; the rest (sources, sizes, `importer`) is not its business. */
 const ImagesJsonFile = z.looseObject({
@@ -41,8 +40,8 @@ const namesOfReference = (line: string, source: string): Array<[string, string |
   } catch (error) {
     throw new AirlockError(
       'BAD_INPUT',
-      `${source}: ${JSON.stringify(line)} is not an image reference (${(error as Error).message}) — list one reference per line, as the pod specs write them`,
-      { cause: error },
+      `${JSON.stringify(line)} is not an image reference (${(error as Error).message}) — list one reference per line, as the pod specs write them`,
+      { subject: source, cause: error },
     );
   }
   return runtimeNames(reference).map((name) => [name, reference.digest]);
@@ -67,7 +66,8 @@ export const readImagesJson = async (dir: string): Promise<Map<string, string> |
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new AirlockError('BAD_INPUT', `${path}: cannot be read (${(error as Error).message})`, {
+    throw new AirlockError('BAD_INPUT', `cannot be read (${(error as Error).message})`, {
+      subject: path,
       cause: error,
     });
   }
@@ -77,8 +77,8 @@ export const readImagesJson = async (dir: string): Promise<Map<string, string> |
   } catch (error) {
     throw new AirlockError(
       'BAD_INPUT',
-      `${path}: not the exporter's images.json (${error instanceof z.ZodError ? z.prettifyError(error).split('\n')[0] : (error as Error).message}) — copy it again from the export`,
-      { cause: error },
+      `not the exporter's images.json (${error instanceof z.ZodError ? z.prettifyError(error).split('\n')[0] : (error as Error).message}) — copy it again from the export`,
+      { subject: path, cause: error },
     );
   }
   const recorded = new Map<string, string>();

@@ -1,9 +1,10 @@
 import { readdir } from 'node:fs/promises';
+import { CHECKSUMS_FILE, IMAGES_JSON } from '../archive/index.ts';
 import { AirlockError } from '../errors.ts';
 
 export const ARCHIVE_SUFFIXES = ['.tar', '.tar.gz', '.tgz'] as const;
 /** Files the exporter writes next to the archives; they are read, not ignored. */
-const METADATA_FILES = new Set(['SHA256SUMS', 'images.json', 'README.md']);
+const METADATA_FILES = new Set([CHECKSUMS_FILE, IMAGES_JSON, 'README.md']);
 /** The importer runtime the exporter bundles (importer/linux-<arch>/…): listed in SHA256SUMS, never imported. */
 const RUNTIME_DIR = 'importer';
 

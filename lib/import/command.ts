@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import packageJson from '../../package.json' with { type: 'json' };
 import { describeError } from '../errors.ts';
-import { createLogger } from '../report/log.ts';
+import { createLogger, type Logger } from '../report/log.ts';
 import { countOutcomes, formatCounts, formatResultTable, secondsSince } from '../report/results.ts';
 import { formatJsonLine, roundSeconds, summarizeResults } from '../report/summary.ts';
 import { detectRuntime } from '../runtime/index.ts';
@@ -23,6 +23,57 @@ export interface ImportIo {
 
 // One version for the package and the importer's log header; esbuild inlines it into the Job's bundle.
 export const IMPORTER_VERSION = packageJson.version;
+
+type Runtime = Awaited<ReturnType<typeof detectRuntime>>;
+
+const detectOptions = (options: ImportOptions): Parameters<typeof detectRuntime>[0] => ({
+  runtime: options.runtime,
+  namespace: options.namespace,
+  ...(options.containerdAddress ? { containerdAddress: options.containerdAddress } : {}),
+  ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}),
+});
+
+const importOptions = (options: ImportOptions, io: ImportIo) => ({
+  dir: options.dir,
+  ...(options.images ? { images: options.images } : {}),
+  allowUnverified: options.allowUnverified,
+  concurrency: options.concurrency,
+  retries: options.retries,
+  timeoutMs: options.timeout * 1000,
+  ...(io.signal ? { signal: io.signal } : {}),
+});
+
+/**
+ * Lists the archives and writes the log header, which says how many this node is about to import. A listing
+ * failure comes back as its error, for the run to report; `stop` when the caller's own checks failed.
+ */
+const listAndAnnounce = async (
+  runtime: Runtime,
+  options: ImportOptions,
+  node: string,
+  logger: Logger,
+  io: ImportIo,
+): Promise<ArchiveListing | Error | 'stop'> => {
+  const version = await runtime.version().catch(() => runtime.kind);
+  let listing: ArchiveListing | Error;
+  try {
+    listing = await listArchives(options.dir);
+  } catch (error) {
+    listing = error instanceof Error ? error : new Error(String(error));
+  }
+  try {
+    await io.ready;
+  } catch (error) {
+    logger.error(describeError(error));
+    return 'stop';
+  }
+  const count = listing instanceof Error ? 'no archives' : `${listing.archives.length} archive(s)`;
+  logger.info(
+    `airlock importer ${IMPORTER_VERSION} on node ${node}: ${version} at ${runtime.endpoint}` +
+      `${runtime.kind === 'containerd' ? ` (namespace ${options.namespace})` : ''}, ${count} in ${options.dir}`,
+  );
+  return listing;
+};
 
 /**
  * Everything goes to stdout, which is what `kubectl logs` shows: a header, one line per archive as it finishes,
@@ -47,54 +98,24 @@ export const runImportCommand = async (argv: readonly string[], io: ImportIo): P
   const summary = (fields: Record<string, unknown>) =>
     io.stdout.write(formatJsonLine('import-summary', { node, ...fields }));
 
-  let runtime: Awaited<ReturnType<typeof detectRuntime>>;
+  let runtime: Runtime;
   try {
-    runtime = await detectRuntime({
-      runtime: options.runtime,
-      namespace: options.namespace,
-      ...(options.containerdAddress ? { containerdAddress: options.containerdAddress } : {}),
-      ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}),
-    });
+    runtime = await detectRuntime(detectOptions(options));
   } catch (error) {
     logger.error(describeError(error));
     summary({ runtime: null, error: describeError(error), imported: 0, skipped: 0, failed: 0 });
     return options.strict ? 1 : 0;
   }
 
-  const version = await runtime.version().catch(() => runtime.kind);
-  // Listed before the header, so the header can say how many archives this node is about to import.
-  let listing: ArchiveListing | undefined;
-  let listingError: unknown;
+  const listing = await listAndAnnounce(runtime, options, node, logger, io);
+  if (listing === 'stop') return 1;
   try {
-    listing = await listArchives(options.dir);
-  } catch (error) {
-    listingError = error;
-  }
-  try {
-    await io.ready;
-  } catch (error) {
-    logger.error(describeError(error));
-    return 1;
-  }
-  const count = listing ? `${listing.archives.length} archive(s)` : 'no archives';
-  logger.info(
-    `airlock importer ${IMPORTER_VERSION} on node ${node}: ${version} at ${runtime.endpoint}` +
-      `${runtime.kind === 'containerd' ? ` (namespace ${options.namespace})` : ''}, ${count} in ${options.dir}`,
-  );
-
-  try {
-    if (!listing) throw listingError;
+    if (listing instanceof Error) throw listing;
     const report = await importArchives({
-      dir: options.dir,
+      ...importOptions(options, io),
       listing,
       runtime,
-      ...(options.images ? { images: options.images } : {}),
-      allowUnverified: options.allowUnverified,
-      concurrency: options.concurrency,
-      retries: options.retries,
-      timeoutMs: options.timeout * 1000,
       logger,
-      ...(io.signal ? { signal: io.signal } : {}),
     });
     logger.info(
       `${report.archives.length} archive(s), ${report.verified ? 'checked against SHA256SUMS' : 'UNVERIFIED: no SHA256SUMS'}`,

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { type ArchiveSummary, readArchiveSummary, readChecksums } from '../archive/index.ts';
+import { type ArchiveSummary, CHECKSUMS_FILE, readArchiveSummary, readChecksums } from '../archive/index.ts';
 import { AirlockError } from '../errors.ts';
 import type { Logger } from '../report/log.ts';
 import { formatResultLine, type ImageResult } from '../report/results.ts';
@@ -67,7 +67,7 @@ const requireChecksums = async (
   const checksums = await readChecksums(options.dir);
   // An empty directory has nothing to check: "nothing to do", as before.
   if (checksums || archives.length === 0) return checksums;
-  const file = path.join(options.dir, 'SHA256SUMS');
+  const file = path.join(options.dir, CHECKSUMS_FILE);
   if (!options.allowUnverified) {
     throw new AirlockError(
       'NOT_FOUND',

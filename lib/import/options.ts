@@ -1,4 +1,4 @@
-import { parseFlags } from '../config/flags.ts';
+import { parseFlags, RUN_FLAGS, wholeNumberFrom } from '../config/flags.ts';
 import { AirlockError } from '../errors.ts';
 
 export interface ImportOptions {
@@ -68,18 +68,9 @@ const BOOLEAN_TEXT: Record<string, boolean> = {
 const parseBoolean = (name: string, text: string): boolean => {
   const value = BOOLEAN_TEXT[text.trim().toLowerCase()];
   if (value === undefined)
-    throw new AirlockError('BAD_INPUT', `${name}: expected true or false, got ${JSON.stringify(text)}`);
-  return value;
-};
-
-const parseCount = (name: string, text: string, minimum: number): number => {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < minimum) {
-    throw new AirlockError(
-      'BAD_INPUT',
-      `${name}: expected a whole number of at least ${minimum}, got ${JSON.stringify(text)}`,
-    );
-  }
+    throw new AirlockError('BAD_INPUT', `expected true or false, got ${JSON.stringify(text)}`, {
+      subject: name,
+    });
   return value;
 };
 
@@ -96,11 +87,7 @@ export const parseImportArguments = (
     strict: { type: 'boolean' },
     images: { type: 'string' },
     'allow-unverified': { type: 'boolean' },
-    concurrency: { type: 'string' },
-    retries: { type: 'string' },
-    timeout: { type: 'string' },
-    verbose: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
+    ...RUN_FLAGS,
   });
   // A flag wins; otherwise its environment twin; otherwise the default.
   const pick = (flag: keyof typeof IMPORT_FLAGS): { name: string; text?: string } => {
@@ -115,7 +102,8 @@ export const parseImportArguments = (
   if (runtimeValue !== 'auto' && runtimeValue !== 'containerd' && runtimeValue !== 'docker') {
     throw new AirlockError(
       'BAD_INPUT',
-      `${runtime.name}: expected auto, containerd or docker, got ${JSON.stringify(runtimeValue)}`,
+      `expected auto, containerd or docker, got ${JSON.stringify(runtimeValue)}`,
+      { subject: runtime.name },
     );
   }
   const strict = pick('strict');
@@ -138,9 +126,9 @@ export const parseImportArguments = (
     ...(images.text === undefined ? {} : { images: { text: images.text, source: images.name } }),
     allowUnverified:
       allowUnverified.text === undefined ? false : parseBoolean(allowUnverified.name, allowUnverified.text),
-    concurrency: concurrency.text === undefined ? 1 : parseCount(concurrency.name, concurrency.text, 1),
-    retries: retries.text === undefined ? 2 : parseCount(retries.name, retries.text, 0),
-    timeout: timeout.text === undefined ? 600 : parseCount(timeout.name, timeout.text, 1),
+    concurrency: concurrency.text === undefined ? 1 : wholeNumberFrom(concurrency.name, concurrency.text, 1),
+    retries: retries.text === undefined ? 2 : wholeNumberFrom(retries.name, retries.text, 0),
+    timeout: timeout.text === undefined ? 600 : wholeNumberFrom(timeout.name, timeout.text, 1),
     ...(env.NODE_NAME ? { nodeName: env.NODE_NAME } : {}),
     verbose: verbose.text === undefined ? false : parseBoolean(verbose.name, verbose.text),
     help: Boolean(flags.help),

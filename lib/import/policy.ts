@@ -11,7 +11,7 @@ export class ImageNotAllowedError extends AirlockError {
   readonly image: string;
 
   constructor(archive: string, image: string, why: string) {
-    super('NOT_ALLOWED', `${archive}: refused: ${why}`);
+    super('NOT_ALLOWED', `refused: ${why}`, { subject: archive });
     this.name = 'ImageNotAllowedError';
     this.archive = archive;
     this.image = image;
@@ -34,7 +34,7 @@ const parseJson = (archive: string, file: string, bytes: Buffer): unknown => {
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw new AirlockError('ARCHIVE_CORRUPT', `${archive}: ${file} is not valid JSON`);
+    throw new AirlockError('ARCHIVE_CORRUPT', `${file} is not valid JSON`, { subject: archive });
   }
 };
 
@@ -63,7 +63,9 @@ export const createdNames = (archive: string, documents: ArchiveDocuments): Crea
   if (documents.repositories) {
     const parsed = Repositories.safeParse(parseJson(archive, 'repositories', documents.repositories));
     if (!parsed.success)
-      throw new AirlockError('ARCHIVE_CORRUPT', `${archive}: repositories is not Docker's tag file`);
+      throw new AirlockError('ARCHIVE_CORRUPT', `repositories is not Docker's tag file`, {
+        subject: archive,
+      });
     for (const [repository, tags] of Object.entries(parsed.data)) {
       for (const tag of Object.keys(tags)) names.push({ name: `${repository}:${tag}`, from: 'repositories' });
     }

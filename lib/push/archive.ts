@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { posix } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { ContentTracker, checkReferences } from '../archive/contents.ts';
 import { DEFAULT_DOCUMENT_LIMIT, DocumentCollector } from '../archive/documents.ts';
 import { checkEntry, linkTargetOf, normalizeEntryPath } from '../archive/entries.ts';
-import { ArchiveCorruptError } from '../archive/errors.ts';
-import { ChecksumMismatchError } from '../archive/index.ts';
+import { ArchiveCorruptError, ChecksumMismatchError } from '../archive/errors.ts';
+import { isGzipFile } from '../archive/gzip.ts';
 import { digestOfBlobPath } from '../archive/layout.ts';
-import { readTar } from '../archive/source.ts';
+import { readTar, toReadError } from '../archive/source.ts';
 import { type ArchiveSummary, configDigestOfPath, summarize } from '../archive/summary.ts';
-import { type EntrySink, TarWalker } from '../archive/tar-reader.ts';
+import { type EntrySink, type TarEntry, TarWalker } from '../archive/tar-reader.ts';
 
 /** A regular file of the archive: its digest (from its name, or hashed when the name says nothing) and size. */
 export interface ArchiveFile {
@@ -30,6 +31,11 @@ export interface IndexedArchive {
   files: Map<string, ArchiveFile>;
   /** Digest -> the path of a regular entry holding those bytes, for extraction. */
   stored: Map<string, string>;
+  /**
+   * Settles once the whole file's sha256 was compared with SHA256SUMS; rejects with ChecksumMismatchError. An
+   * uncompressed archive is hashed while its blobs go up: nothing may be tagged before this resolves.
+   */
+  verified: Promise<void>;
 }
 
 /** The tar chunk being parsed and its position, so a body's first byte can be placed in the file. */
@@ -99,10 +105,63 @@ const resolveLinks = (files: Map<string, ArchiveFile>, links: Map<string, string
   }
 };
 
+/** Compares a file's sha256 with the one SHA256SUMS gives for it. */
+const checkSha256 = (path: string, expected: string | undefined, actual: string): void => {
+  if (expected === undefined || expected.toLowerCase() === actual) return;
+  throw new ChecksumMismatchError(path, expected.toLowerCase(), actual);
+};
+
+/** The sha256 of a whole file, in one sequential read of its own. */
+const hashFile = async (path: string, signal?: AbortSignal): Promise<string> => {
+  const hash = createHash('sha256');
+  await pipeline(
+    createReadStream(path, { highWaterMark: 1 << 20 }),
+    async (chunks: AsyncIterable<Buffer>) => {
+      for await (const chunk of chunks) hash.update(chunk);
+    },
+    signal ? { signal } : {},
+  );
+  return hash.digest('hex');
+};
+
+/** The sink of each entry: documents, the content tracker's checks, and where the file's bytes are. */
+const entryVisitor = (
+  path: string,
+  state: {
+    collector: DocumentCollector;
+    tracker: ContentTracker;
+    files: Map<string, ArchiveFile>;
+    links: Map<string, string>;
+    position: StreamPosition;
+  },
+) => {
+  const { collector, tracker, files, links, position } = state;
+  return (entry: TarEntry): EntrySink | undefined => {
+    checkEntry(path, entry, { linkTo: (target) => files.has(target) });
+    const name = normalizeEntryPath(entry.path);
+    if (entry.type === 'Link' || entry.type === 'SymbolicLink') {
+      links.set(name, linkTargetOf(entry));
+      tracker.alias(name);
+    }
+    const recorder = isRegular(entry.type) ? fileRecorder(files, name, entry.size, position) : undefined;
+    // The tracker records every file, and hashes what it is given. A blob larger than any document (a layer) is
+    // left unhashed here: the registry refuses a blob whose bytes miss the digest of the upload, an extracted blob
+    // is hashed on its way out, and SHA256SUMS covers the whole file. Hashing it here too cost a third pass.
+    const contents = tracker.sinkFor(entry, name);
+    return combine([
+      collector.sinkFor(name, entry.type, entry.size),
+      entry.size <= DEFAULT_DOCUMENT_LIMIT ? contents : undefined,
+      recorder,
+    ]);
+  };
+};
+
 /**
- * One streaming pass that checks the archive as the importer does (the file's sha256 against SHA256SUMS, entry
- * safety, every blob's digest, every reference resolving) and keeps what a push needs to plan: the documents and
- * the digest of every file. No blob is written anywhere: an unchanged set is checked and skipped from this alone.
+ * One streaming pass that checks the archive as the importer does (entry safety, every document's digest, every
+ * reference resolving) and keeps what a push needs to plan: the documents and the digest of every file. A gzip'ed
+ * archive has its sha256 checked in that pass, before any byte goes up; an uncompressed one (read in place by the
+ * upload) is hashed by a second reader beside the upload, and `verified` says when it matched. No blob is written
+ * anywhere: an unchanged set is checked and skipped from this alone.
  */
 export const indexArchive = async (
   path: string,
@@ -113,32 +172,32 @@ export const indexArchive = async (
   const files = new Map<string, ArchiveFile>();
   const links = new Map<string, string>();
   const position: StreamPosition = { chunk: Buffer.alloc(0), start: 0 };
-  const walker = new TarWalker(path, (entry) => {
-    checkEntry(path, entry, { linkTo: (target) => files.has(target) });
-    const name = normalizeEntryPath(entry.path);
-    if (entry.type === 'Link' || entry.type === 'SymbolicLink') {
-      links.set(name, linkTargetOf(entry));
-      tracker.alias(name);
-    }
-    const recorder = isRegular(entry.type) ? fileRecorder(files, name, entry.size, position) : undefined;
-    return combine([collector.sinkFor(name, entry.type, entry.size), tracker.sinkFor(entry, name), recorder]);
+  const walker = new TarWalker(path, entryVisitor(path, { collector, tracker, files, links, position }));
+  const compressed = await isGzipFile(path).catch((error: unknown) => {
+    throw toReadError(path, error);
   });
+  // A plain tar is hashed from the first byte on, alongside this pass and the uploads that follow it.
+  const plainHash = compressed ? undefined : hashFile(path, options.signal);
+  plainHash?.catch(() => undefined);
   const fileHash = createHash('sha256');
-  const { compressed } = await readTar(path, {
-    onFileChunk: (chunk) => fileHash.update(chunk),
-    onTarChunk: (chunk) => {
-      position.chunk = chunk;
-      walker.write(chunk);
-      position.start += chunk.length;
-      return false;
-    },
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  walker.end();
-  const sha256 = fileHash.digest('hex');
-  if (options.sha256 !== undefined && options.sha256.toLowerCase() !== sha256) {
-    throw new ChecksumMismatchError(path, options.sha256.toLowerCase(), sha256);
+  try {
+    await readTar(path, {
+      ...(compressed ? { onFileChunk: (chunk: Buffer) => fileHash.update(chunk) } : {}),
+      onTarChunk: (chunk) => {
+        position.chunk = chunk;
+        walker.write(chunk);
+        position.start += chunk.length;
+        return false;
+      },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    walker.end();
+  } catch (error) {
+    // A damaged file fails here as often as not (a blob's digest, a header): SHA256SUMS names the cause.
+    if (plainHash) checkSha256(path, options.sha256, await plainHash);
+    throw error;
   }
+  if (compressed) checkSha256(path, options.sha256, fileHash.digest('hex'));
   const stored = new Map<string, string>();
   for (const [name, file] of files) if (!stored.has(file.digest)) stored.set(file.digest, name);
   resolveLinks(files, links);
@@ -149,12 +208,17 @@ export const indexArchive = async (
   );
   // Offsets in the tar stream are offsets in the file only when nothing was compressed.
   if (compressed) for (const file of files.values()) delete file.offset;
+  const verified = plainHash
+    ? plainHash.then((sha256) => checkSha256(path, options.sha256, sha256))
+    : Promise.resolve();
+  verified.catch(() => undefined);
   return {
-    summary: { ...summary, sha256 },
+    summary,
     document: (digest, role) => tracker.document(digest, role),
     ...(collector.documents.dockerManifest ? { dockerManifest: collector.documents.dockerManifest } : {}),
     files,
     stored,
+    verified,
   };
 };
 

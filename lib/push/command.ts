@@ -1,6 +1,6 @@
-import { CHECKSUMS_FILE, readChecksums } from '../archive/index.ts';
-import { AirlockError, describeError } from '../errors.ts';
-import { type CommandIo, ExitCode } from '../export/command.ts';
+import { CHECKSUMS_FILE, readChecksums } from '../archive/checksums.ts';
+import { AirlockError, describeError, ExitCode } from '../errors.ts';
+import type { CommandIo } from '../export/command.ts';
 import { listArchives } from '../import/archives.ts';
 import { createRegistryUploader } from '../registry/index.ts';
 import { formatTable } from '../report/format.ts';
@@ -89,6 +89,7 @@ export const runPushCommand = async (argv: readonly string[], io: CommandIo): Pr
   const uploader = createRegistryUploader({
     registry: options.target.host,
     insecure: options.insecure,
+    trustedTokenRealms: options.trustedTokenRealms,
     ...(options.ca ? { ca: options.ca } : {}),
     ...(options.chunkBytes ? { chunkBytes: options.chunkBytes } : {}),
     retries: options.retries,

@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { type FlagSpecs, parseFlags, wholeNumber } from '../config/index.ts';
+import { type FlagSpecs, loadConfig, parseFlags, wholeNumber } from '../config/index.ts';
 import { AirlockError } from '../errors.ts';
 import { type NameMapping, parseMapping, parseRegistryTarget, type RegistryTarget } from './names.ts';
 
@@ -9,6 +10,8 @@ export interface PushCommandOptions {
   dir: string;
   mappings: NameMapping[];
   insecure: boolean;
+  /** Token realm hosts trusted with the registry's credentials (config.toml trusted_token_realms). */
+  trustedTokenRealms: string[];
   /** PEM text of --ca-file. */
   ca?: string;
   allowUnverified: boolean;
@@ -30,6 +33,7 @@ Pushes every archive of an images directory into a registry, keeping every manif
   --dir DIR                 images directory: archives and SHA256SUMS (default: images)
   --map SOURCE=TARGET       repositories under SOURCE go under TARGET instead (repeatable)
   --insecure                plain HTTP to the registry (loopback always is)
+  --config FILE             config file for insecure_registries and trusted_token_realms (default: config.toml when it exists)
   --ca-file FILE            PEM file of CA certificates the registry's certificate chains to
   --allow-unverified        push without SHA256SUMS, or archives it does not list (loudly)
   --concurrency N           archives pushed at once (default: 3)
@@ -46,6 +50,7 @@ const PUSH_FLAGS = {
   dir: { type: 'string' },
   map: { type: 'string', multiple: true },
   insecure: { type: 'boolean' },
+  config: { type: 'string' },
   'ca-file': { type: 'string' },
   'allow-unverified': { type: 'boolean' },
   concurrency: { type: 'string' },
@@ -83,11 +88,18 @@ export const parsePushArguments = async (
       `--timeout: expected a number above 0, got ${JSON.stringify(flags.timeout)}`,
     );
   }
+  // The exporter's config file: the same registry settings apply to the push (a token service on its own host).
+  const configFile = flags.config ?? (existsSync(resolve(cwd, 'config.toml')) ? 'config.toml' : undefined);
+  const config = configFile
+    ? await loadConfig(resolve(cwd, configFile), { required: flags.config !== undefined })
+    : undefined;
+  const target = flags.registry ? parseRegistryTarget(flags.registry) : { host: '', prefix: '' };
   return {
-    target: flags.registry ? parseRegistryTarget(flags.registry) : { host: '', prefix: '' },
+    target,
     dir: resolve(cwd, flags.dir ?? 'images'),
     mappings: (flags.map ?? []).map(parseMapping),
-    insecure: Boolean(flags.insecure),
+    insecure: Boolean(flags.insecure) || (config?.insecureRegistries ?? []).includes(target.host),
+    trustedTokenRealms: config?.trustedTokenRealms ?? [],
     ...(flags['ca-file'] ? { ca: await readCa(flags['ca-file'], cwd) } : {}),
     allowUnverified: Boolean(flags['allow-unverified']),
     concurrency: wholeNumber('concurrency', flags.concurrency ?? 3, 1),

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { normalizeEntryPath } from '../archive/entries.ts';
 import { ArchiveCorruptError } from '../archive/errors.ts';
 import { configDigestOfPath, parseDocument } from '../archive/summary.ts';
 import {
   type Descriptor,
   DockerArchiveManifest,
+  digestOf,
   ImageIndex,
   ImageManifest,
   isIndexMediaType,
@@ -33,8 +33,6 @@ export interface PushImage {
   /** Children an index lists that the archive does not hold (exported for fewer platforms). */
   missingChildren: number;
 }
-
-const digestOf = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 const mediaTypeOf = (json: { mediaType?: string; manifests?: unknown }): string =>
   json.mediaType ?? (Array.isArray(json.manifests) ? MediaType.ociIndex : MediaType.ociManifest);

@@ -202,7 +202,15 @@ const pushImage = async (work: ImageWork, options: PushArchivesOptions): Promise
   );
   // A manifest the registry accepted has all its blobs: an unchanged image costs no blob request at all.
   const incomplete = repositories.filter((_, position) => !present[position]);
-  if (incomplete.length > 0) await sendBlobs(work, options, await missingBlobs(work, options, incomplete));
+  try {
+    if (incomplete.length > 0) await sendBlobs(work, options, await missingBlobs(work, options, incomplete));
+  } catch (error) {
+    // A damaged archive makes the registry refuse a blob's digest: SHA256SUMS names the cause better.
+    await work.archive.verified;
+    throw error;
+  }
+  // Blobs may go up before the file's checksum is known (the registry checks each digest); names may not.
+  await work.archive.verified;
   await putManifests(work, options, incomplete);
   await readBack(work, options, repositories);
 };

@@ -19,6 +19,12 @@ const TokenAnswer = z.looseObject({
 const MIN_TOKEN_LIFETIME_S = 60;
 const EXPIRY_MARGIN_MS = 10_000;
 
+/** More than the request's own repository in a token's scope. */
+export interface ScopeOptions {
+  /** A cross-repository mount reads the blob from here: the token must also allow `repository:<from>:pull`. */
+  pullFrom?: string;
+}
+
 export interface Authenticator {
   /** The Authorization header for a request, when an earlier challenge from this endpoint said one is needed. */
   headerFor(
@@ -26,6 +32,7 @@ export interface Authenticator {
     repository: string,
     subject: string,
     signal?: AbortSignal,
+    scope?: ScopeOptions,
   ): Promise<string | undefined>;
   /** After a 401: learn its challenge and return fresh authorization to try once more. */
   answerChallenge(
@@ -34,6 +41,7 @@ export interface Authenticator {
     wwwAuthenticate: string | undefined,
     subject: string,
     signal?: AbortSignal,
+    scope?: ScopeOptions,
   ): Promise<string | undefined>;
   /** The error for a registry that still says no (401/403) after we answered its challenge. */
   denied(endpoint: Endpoint, subject: string, status: number): Promise<AuthDeniedError>;
@@ -117,8 +125,9 @@ class RegistryAuthenticator implements Authenticator {
 
   #missingCredentials(endpoint: Endpoint, subject: string) {
     return new AuthDeniedError(
-      `${subject}: registry requires authentication and no credentials were found in ${this.#options.credentials.location} ` +
+      `registry requires authentication and no credentials were found in ${this.#options.credentials.location} ` +
         `(or the repository does not exist) — run 'docker login ${loginHost(endpoint)}'`,
+      { subject },
     );
   }
 
@@ -126,13 +135,15 @@ class RegistryAuthenticator implements Authenticator {
     const why = this.#withheld.get(endpoint.origin);
     if (why) {
       return new AuthDeniedError(
-        `${subject}: registry refused anonymous access; credentials from ${credential.source} were not sent: ${why}`,
+        `registry refused anonymous access; credentials from ${credential.source} were not sent: ${why}`,
+        { subject },
       );
     }
     return new AuthDeniedError(
       status === 403
-        ? `${subject}: registry denied access to the account from ${credential.source} (HTTP 403) — check that it may pull this repository`
-        : `${subject}: registry refused credentials from ${credential.source} — run 'docker login ${loginHost(endpoint)}'`,
+        ? `registry denied access to the account from ${credential.source} (HTTP 403) — check that it may pull this repository`
+        : `registry refused credentials from ${credential.source} — run 'docker login ${loginHost(endpoint)}'`,
+      { subject },
     );
   }
 
@@ -153,12 +164,15 @@ class RegistryAuthenticator implements Authenticator {
     credential: Credential | undefined,
     signal?: AbortSignal,
   ) {
+    const scopes = form.getAll('scope');
     const { transport } = this.#options;
     if (credential?.identityToken) {
       // An OAuth2 refresh token (from `docker login` with a browser flow or a helper's `<token>` user).
       form.set('grant_type', 'refresh_token');
       form.set('refresh_token', credential.identityToken);
       form.set('client_id', 'airlock');
+      // OAuth2 takes one space-separated scope; the token spec's GET repeats the parameter.
+      form.set('scope', scopes.join(' '));
       return transport.send(url, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -166,7 +180,8 @@ class RegistryAuthenticator implements Authenticator {
         signal,
       });
     }
-    for (const [key, value] of form) url.searchParams.set(key, value);
+    for (const [key, value] of form) if (key !== 'scope') url.searchParams.set(key, value);
+    for (const scope of scopes) url.searchParams.append('scope', scope);
     const headers: Record<string, string> = credential ? { authorization: basicHeader(credential) } : {};
     return transport.send(url, { headers, signal });
   }
@@ -184,7 +199,8 @@ class RegistryAuthenticator implements Authenticator {
     const token = answer?.token ?? answer?.access_token;
     if (!answer || !token) {
       throw new RegistryProtocolError(
-        `${subject}: token service ${url.origin}${url.pathname} answered HTTP ${response.status} without a token`,
+        `token service ${url.origin}${url.pathname} answered HTTP ${response.status} without a token`,
+        { subject },
       );
     }
     const issuedAt = answer.issued_at ? Date.parse(answer.issued_at) : Number.NaN;
@@ -196,20 +212,20 @@ class RegistryAuthenticator implements Authenticator {
   async #requestToken(
     endpoint: Endpoint,
     challenge: Challenge,
-    scope: string,
+    scopes: readonly string[],
     subject: string,
     signal?: AbortSignal,
   ): Promise<Token> {
     const realm = challenge.params.realm;
     if (!realm)
-      throw new RegistryProtocolError(`${subject}: ${endpoint.host} sent a Bearer challenge without realm`);
+      throw new RegistryProtocolError(`${endpoint.host} sent a Bearer challenge without realm`, { subject });
     const url = new URL(realm);
     const { stored, sent } = await this.#credentialForRealm(endpoint, url, subject);
-    const form = new URLSearchParams({ scope });
+    const form = new URLSearchParams(scopes.map((scope): [string, string] => ['scope', scope]));
     if (challenge.params.service) form.set('service', challenge.params.service);
     const response = await this.#sendTokenRequest(url, form, sent, signal);
     this.#options.logger.debug(
-      `${subject}: token for ${scope} from ${url.origin}${url.pathname}: HTTP ${response.status}`,
+      `${subject}: token for ${scopes.join(' ')} from ${url.origin}${url.pathname}: HTTP ${response.status}`,
     );
     if (response.status === 401 || response.status === 403) {
       await discard(response);
@@ -222,8 +238,9 @@ class RegistryAuthenticator implements Authenticator {
       throw new RetryableStatusError(
         url.host,
         response.status,
-        `${url.host}: token service answered HTTP ${response.status}`,
+        `token service answered HTTP ${response.status}`,
         parseRetryAfter(headerValue(response, 'retry-after')),
+        { subject: url.host },
       );
     }
     return this.#readToken(response, url, subject);
@@ -236,32 +253,42 @@ class RegistryAuthenticator implements Authenticator {
     subject: string,
     fresh: boolean,
     signal?: AbortSignal,
+    extra: ScopeOptions = {},
   ): Promise<string | undefined> {
     if (challenge.scheme === 'basic') {
       const credential = await this.#credentialFor(endpoint);
       if (!credential) throw this.#missingCredentials(endpoint, subject);
       return basicHeader(credential);
     }
-    const scope = `repository:${repository}:${this.#options.scopeActions ?? 'pull'}`;
-    const key = `${endpoint.origin}|${challenge.params.realm}|${challenge.params.service}|${scope}`;
+    const scopes = [
+      `repository:${repository}:${this.#options.scopeActions ?? 'pull'}`,
+      ...(extra.pullFrom ? [`repository:${extra.pullFrom}:pull`] : []),
+    ];
+    const key = `${endpoint.origin}|${challenge.params.realm}|${challenge.params.service}|${scopes.join(' ')}`;
     const cached = this.#tokens.get(key);
     if (cached && !fresh) {
       const token = await cached.catch(() => undefined);
       if (token && token.expiresAt > Date.now()) return token.header;
     }
-    const pending = this.#requestToken(endpoint, challenge, scope, subject, signal);
+    const pending = this.#requestToken(endpoint, challenge, scopes, subject, signal);
     this.#tokens.set(key, pending);
     pending.catch(() => this.#tokens.delete(key));
     return (await pending).header;
   }
 
-  async headerFor(endpoint: Endpoint, repository: string, subject: string, signal?: AbortSignal) {
+  async headerFor(
+    endpoint: Endpoint,
+    repository: string,
+    subject: string,
+    signal?: AbortSignal,
+    scope?: ScopeOptions,
+  ) {
     const challenge = this.#challenges.get(endpoint.origin);
     if (!challenge) return undefined;
     // A Basic challenge from one repository does not mean every repository needs a login (public and private
     // repositories on one host): without credentials, go anonymously and let a real 401 decide.
     if (challenge.scheme === 'basic' && !(await this.#credentialFor(endpoint))) return undefined;
-    return this.#authorize(endpoint, challenge, repository, subject, false, signal);
+    return this.#authorize(endpoint, challenge, repository, subject, false, signal, scope);
   }
 
   async answerChallenge(
@@ -270,15 +297,17 @@ class RegistryAuthenticator implements Authenticator {
     wwwAuthenticate: string | undefined,
     subject: string,
     signal?: AbortSignal,
+    scope?: ScopeOptions,
   ) {
     const challenge = pickChallenge(parseChallenges(wwwAuthenticate ?? ''));
     if (!challenge) {
       throw new RegistryProtocolError(
-        `${subject}: ${endpoint.host} answered 401 without a Basic or Bearer challenge (WWW-Authenticate: ${JSON.stringify(wwwAuthenticate ?? '')})`,
+        `${endpoint.host} answered 401 without a Basic or Bearer challenge (WWW-Authenticate: ${JSON.stringify(wwwAuthenticate ?? '')})`,
+        { subject },
       );
     }
     this.#challenges.set(endpoint.origin, challenge);
-    return this.#authorize(endpoint, challenge, repository, subject, true, signal);
+    return this.#authorize(endpoint, challenge, repository, subject, true, signal, scope);
   }
 
   async denied(endpoint: Endpoint, subject: string, status: number) {

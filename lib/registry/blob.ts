@@ -80,9 +80,10 @@ class BlobTransfer {
       this.#detach();
       this.output.destroy(
         new DigestMismatchError(
-          `${this.subject}: the registry sent more than the ${size} bytes the manifest says — refusing the blob`,
+          `the registry sent more than the ${size} bytes the manifest says — refusing the blob`,
           digest,
           `more than ${size} bytes`,
+          { subject: this.subject },
         ),
       );
       return;
@@ -105,8 +106,8 @@ class BlobTransfer {
     const { digest, size } = this.descriptor;
     this.#detach();
     if (this.#received < size) {
-      const message = `${this.subject}: connection closed after ${this.#received} of ${size} bytes`;
-      void this.#recover(new NetworkError(this.endpoint.host, message));
+      const reason = `connection closed after ${this.#received} of ${size} bytes`;
+      void this.#recover(new NetworkError(this.endpoint.host, reason, { subject: this.subject }));
       return;
     }
     const actual = `${digestAlgorithm(digest)}:${this.#hash.digest('hex')}`;
@@ -116,9 +117,10 @@ class BlobTransfer {
     }
     this.output.destroy(
       new DigestMismatchError(
-        `${this.subject}: downloaded bytes hash to ${actual} — the registry, a proxy or the network corrupted the blob; retry, and report it if it persists`,
+        `downloaded bytes hash to ${actual} — the registry, a proxy or the network corrupted the blob; retry, and report it if it persists`,
         digest,
         actual,
+        { subject: this.subject },
       ),
     );
   }
@@ -138,7 +140,8 @@ class BlobTransfer {
     if (rangeStart(range) !== offset) {
       abandon(response);
       throw new RegistryProtocolError(
-        `${this.subject}: asked for bytes from ${offset}, ${response.url.host} sent Content-Range ${range}`,
+        `asked for bytes from ${offset}, ${response.url.host} sent Content-Range ${range}`,
+        { subject: this.subject },
       );
     }
     this.context.logger.debug(`${this.subject}: resumed at byte ${offset} of ${size}`);
@@ -182,9 +185,9 @@ export const openBlobStream = async (
   const subject = `${repositoryName(reference)}@${digest}`;
   const hash = hashForDigest(digest);
   if (!hash)
-    throw new RegistryProtocolError(
-      `${subject}: digest algorithm ${digestAlgorithm(digest)} is not supported`,
-    );
+    throw new RegistryProtocolError(`digest algorithm ${digestAlgorithm(digest)} is not supported`, {
+      subject,
+    });
 
   // Our own controller lets destroy() of the returned stream cancel an in-flight request.
   const controller = new AbortController();
@@ -199,7 +202,7 @@ export const openBlobStream = async (
       headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
       signal,
       notFound: (code) =>
-        `${subject}: blob unknown${code === 'NAME_UNKNOWN' ? ' (repository unknown)' : ''} — ${repositoryName(reference)} has no blob ${digest} although its manifest names it`,
+        `blob unknown${code === 'NAME_UNKNOWN' ? ' (repository unknown)' : ''} — ${repositoryName(reference)} has no blob ${digest} although its manifest names it`,
     });
 
   let endpoint: Endpoint | undefined;
@@ -218,9 +221,10 @@ export const openBlobStream = async (
   if (announced !== undefined && Number(announced) !== size) {
     abandon(first);
     throw new DigestMismatchError(
-      `${subject}: ${first.url.host} serves ${announced} bytes, the manifest says ${size} — the registry is inconsistent; report it to its operator`,
+      `${first.url.host} serves ${announced} bytes, the manifest says ${size} — the registry is inconsistent; report it to its operator`,
       digest,
       `${announced} bytes`,
+      { subject },
     );
   }
   const transfer = new BlobTransfer(context, subject, descriptor, endpoint!, open, controller, signal, hash);

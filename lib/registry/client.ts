@@ -47,11 +47,23 @@ export interface RegistryClient {
 
 export const DEFAULT_USER_AGENT = 'airlock/0.1';
 
-export const createRegistryClient = (options: RegistryClientOptions = {}): RegistryClient => {
+export interface RegistryContextOptions extends RegistryClientOptions {
+  /** PEM text of extra trusted CA certificates. */
+  ca?: string;
+  /** Token scope actions: `pull` (default), `pull,push` for the push. */
+  scopeActions?: string;
+}
+
+/** Transport, auth, retries and endpoints with their defaults, for the client and the uploader alike. */
+export const createRegistryContext = (options: RegistryContextOptions = {}): RegistryContext => {
   const logger = options.logger ?? silentLogger;
   const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
-  const transport = createTransport({ userAgent: options.userAgent ?? DEFAULT_USER_AGENT, stallTimeoutMs });
-  const context: RegistryContext = {
+  const transport = createTransport({
+    userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
+    stallTimeoutMs,
+    ...(options.ca ? { ca: options.ca } : {}),
+  });
+  return {
     transport,
     auth: createAuthenticator({
       credentials: options.credentials ?? createDockerConfigCredentials(),
@@ -59,6 +71,7 @@ export const createRegistryClient = (options: RegistryClientOptions = {}): Regis
       transport,
       stallTimeoutMs,
       logger,
+      ...(options.scopeActions ? { scopeActions: options.scopeActions } : {}),
     }),
     retry: {
       retries: options.retries ?? 4,
@@ -71,10 +84,14 @@ export const createRegistryClient = (options: RegistryClientOptions = {}): Regis
     endpointsFor: (registry) =>
       endpointsFor(registry, { insecureRegistries: options.insecureRegistries, mirrors: options.mirrors }),
   };
+};
+
+export const createRegistryClient = (options: RegistryClientOptions = {}): RegistryClient => {
+  const context = createRegistryContext(options);
   return {
     getManifest: (ref, digest) => fetchManifest(context, ref, digest),
     openBlob: (repository, descriptor, blobOptions) =>
       openBlobStream(context, repository, descriptor, blobOptions),
-    close: () => transport.close(),
+    close: () => context.transport.close(),
   };
 };

@@ -79,7 +79,10 @@ const readConfig = async (path: string): Promise<DockerConfig> => {
   try {
     text = await readTextIfExists(path);
   } catch (error) {
-    throw new AirlockError('BAD_INPUT', `${displayPath(path)}: cannot read Docker config`, { cause: error });
+    throw new AirlockError('BAD_INPUT', `cannot read Docker config`, {
+      subject: displayPath(path),
+      cause: error,
+    });
   }
   if (text === undefined) return {};
   try {
@@ -87,8 +90,8 @@ const readConfig = async (path: string): Promise<DockerConfig> => {
   } catch (error) {
     throw new AirlockError(
       'BAD_INPUT',
-      `${displayPath(path)}: not a valid Docker config file — fix or remove it, then run 'docker login'`,
-      { cause: error },
+      `not a valid Docker config file — fix or remove it, then run 'docker login'`,
+      { subject: displayPath(path), cause: error },
     );
   }
 };
@@ -110,8 +113,8 @@ const askHelper = async (
     if (/credentials not found/i.test(output)) return undefined;
     throw new AirlockError(
       'AUTH_DENIED',
-      `${registry}: credential helper docker-credential-${helper} failed (${source}) — check that it is installed and logged in`,
-      { cause: error },
+      `credential helper docker-credential-${helper} failed (${source}) — check that it is installed and logged in`,
+      { subject: registry, cause: error },
     );
   }
   let answer: z.infer<typeof HelperAnswer>;
@@ -120,8 +123,8 @@ const askHelper = async (
   } catch (error) {
     throw new AirlockError(
       'AUTH_DENIED',
-      `${registry}: credential helper docker-credential-${helper} printed something that is not credentials (${source})`,
-      { cause: error },
+      `credential helper docker-credential-${helper} printed something that is not credentials (${source})`,
+      { subject: registry, cause: error },
     );
   }
   if (answer.Username === '<token>') {

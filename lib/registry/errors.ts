@@ -1,18 +1,18 @@
-import { AirlockError } from '../errors.ts';
+import { AirlockError, type AirlockErrorOptions } from '../errors.ts';
 import type { Platform } from '../oci/index.ts';
 
 /** The registry refused us (401/403 after following its challenge), or wants credentials we do not have. */
 export class AuthDeniedError extends AirlockError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('AUTH_DENIED', message, options);
+  constructor(reason: string, options?: AirlockErrorOptions) {
+    super('AUTH_DENIED', reason, options);
     this.name = 'AuthDeniedError';
   }
 }
 
 /** The registry has no such repository, tag, manifest or blob. */
 export class NotFoundError extends AirlockError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('NOT_FOUND', message, options);
+  constructor(reason: string, options?: AirlockErrorOptions) {
+    super('NOT_FOUND', reason, options);
     this.name = 'NotFoundError';
   }
 }
@@ -21,8 +21,8 @@ export class PlatformMissingError extends AirlockError {
   readonly missing: Platform[];
   readonly available: Platform[];
 
-  constructor(message: string, missing: Platform[], available: Platform[], options?: ErrorOptions) {
-    super('PLATFORM_MISSING', message, options);
+  constructor(reason: string, missing: Platform[], available: Platform[], options?: AirlockErrorOptions) {
+    super('PLATFORM_MISSING', reason, options);
     this.name = 'PlatformMissingError';
     this.missing = missing;
     this.available = available;
@@ -33,8 +33,8 @@ export class PlatformMissingError extends AirlockError {
 export class NetworkError extends AirlockError {
   readonly host: string;
 
-  constructor(host: string, message: string, options?: ErrorOptions) {
-    super('NETWORK', message, options);
+  constructor(host: string, reason: string, options?: AirlockErrorOptions) {
+    super('NETWORK', reason, options);
     this.name = 'NetworkError';
     this.host = host;
   }
@@ -44,8 +44,8 @@ export class NetworkError extends AirlockError {
 export class TimeoutError extends AirlockError {
   readonly host: string;
 
-  constructor(host: string, message: string, options?: ErrorOptions) {
-    super('TIMEOUT', message, options);
+  constructor(host: string, reason: string, options?: AirlockErrorOptions) {
+    super('TIMEOUT', reason, options);
     this.name = 'TimeoutError';
     this.host = host;
   }
@@ -53,8 +53,8 @@ export class TimeoutError extends AirlockError {
 
 /** The registry answered something this client cannot use (schema 1, an unexpected status, a huge manifest). */
 export class RegistryProtocolError extends AirlockError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('UNSUPPORTED', message, options);
+  constructor(reason: string, options?: AirlockErrorOptions) {
+    super('UNSUPPORTED', reason, options);
     this.name = 'RegistryProtocolError';
   }
 }

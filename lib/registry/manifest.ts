@@ -37,7 +37,8 @@ const digestLike = (bytes: Buffer, like?: string): string => {
 
 const schema1Error = (subject: string) =>
   new RegistryProtocolError(
-    `${subject}: Docker schema 1 manifest is not supported (deprecated since 2017) — re-push with a current Docker/Buildah/crane`,
+    `Docker schema 1 manifest is not supported (deprecated since 2017) — re-push with a current Docker/Buildah/crane`,
+    { subject },
   );
 
 /** Content-Type decides (registries set it from what was pushed); the JSON's own mediaType is the fallback. */
@@ -67,11 +68,11 @@ export const fetchManifest = async (
 
   const notFound = (code: string | undefined) => {
     if (code === 'NAME_UNKNOWN') {
-      return `${subject}: repository unknown — ${repository} does not exist on ${reference.domain} (check the name, or 'docker login ${reference.domain}' if it is private)`;
+      return `repository unknown — ${repository} does not exist on ${reference.domain} (check the name, or 'docker login ${reference.domain}' if it is private)`;
     }
     return expected
-      ? `${subject}: manifest unknown — ${repository} has no manifest ${expected}`
-      : `${subject}: manifest unknown — tag '${target}' does not exist in ${repository}`;
+      ? `manifest unknown — ${repository} has no manifest ${expected}`
+      : `manifest unknown — tag '${target}' does not exist in ${repository}`;
   };
 
   return fromAnyEndpoint(context, reference.domain, subject, async (endpoint) => {
@@ -84,7 +85,8 @@ export const fetchManifest = async (
       notFound,
     });
     const tooLarge = new RegistryProtocolError(
-      `${subject}: manifest larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB — this is not an image manifest airlock can use`,
+      `manifest larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB — this is not an image manifest airlock can use`,
+      { subject },
     );
     if (Number(headerValue(response, 'content-length') ?? 0) > MAX_MANIFEST_BYTES) {
       abandon(response);
@@ -99,9 +101,10 @@ export const fetchManifest = async (
     if (pinned && pinned !== actual) {
       const what = expected ? 'the requested digest' : `the registry's Docker-Content-Digest ${announced}`;
       throw new DigestMismatchError(
-        `${subject}: manifest from ${endpoint.host} hashes to ${actual}, not ${what} — the registry or a proxy altered it; retry, or report it to the registry operator`,
+        `manifest from ${endpoint.host} hashes to ${actual}, not ${what} — the registry or a proxy altered it; retry, or report it to the registry operator`,
         pinned,
         actual,
+        { subject },
       );
     }
 
@@ -109,7 +112,8 @@ export const fetchManifest = async (
     try {
       json = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
     } catch (error) {
-      throw new RegistryProtocolError(`${subject}: the manifest from ${endpoint.host} is not JSON`, {
+      throw new RegistryProtocolError(`the manifest from ${endpoint.host} is not JSON`, {
+        subject,
         cause: error,
       });
     }
@@ -120,8 +124,8 @@ export const fetchManifest = async (
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       throw new RegistryProtocolError(
-        `${subject}: the ${isIndexMediaType(mediaType) ? 'index' : 'manifest'} from ${endpoint.host} is not valid (${parsed.error.issues[0]?.message ?? 'schema'})`,
-        { cause: parsed.error },
+        `the ${isIndexMediaType(mediaType) ? 'index' : 'manifest'} from ${endpoint.host} is not valid (${parsed.error.issues[0]?.message ?? 'schema'})`,
+        { subject, cause: parsed.error },
       );
     }
     return { descriptor: { mediaType, digest: actual, size: bytes.length }, bytes, parsed: parsed.data };

@@ -29,9 +29,10 @@ export const selectPlatforms = (ref: string, index: ImageIndex, wanted: Platform
   const available = images.map((descriptor) => descriptor.platform!);
   const offered = available.length > 0 ? available.map(formatPlatform).join(', ') : 'no platforms';
   throw new PlatformMissingError(
-    `${ref}: no image for ${missing.map(formatPlatform).join(', ')} — the index has ${offered}; ` +
+    `no image for ${missing.map(formatPlatform).join(', ')} — the index has ${offered}; ` +
       `choose from those platforms or ask the publisher for a ${missing.map(formatPlatform).join(', ')} build`,
     missing,
     available,
+    { subject: ref },
   );
 };

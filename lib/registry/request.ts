@@ -1,3 +1,4 @@
+import { describeErrorFor } from '../errors.ts';
 import type { Logger } from '../report/log.ts';
 import { type RetryPolicy, withRetries } from '../retry.ts';
 import type { Authenticator } from './auth.ts';
@@ -27,6 +28,7 @@ export interface RegistryRequest {
   headers?: Record<string, string>;
   signal?: AbortSignal;
   /** The message for a 404, given the registry's error code (`MANIFEST_UNKNOWN`, `NAME_UNKNOWN`, ...). */
+  /** Why the resource is missing, without the subject (the error carries it). */
   notFound(registryCode: string | undefined): string;
 }
 
@@ -86,7 +88,8 @@ export const registryGet = async (
     await discard(response);
     if (!location || hops >= MAX_REDIRECTS) {
       throw new RegistryProtocolError(
-        `${subject}: ${current.host} redirected ${location ? `more than ${MAX_REDIRECTS} times` : 'without a Location'}`,
+        `${current.host} redirected ${location ? `more than ${MAX_REDIRECTS} times` : 'without a Location'}`,
+        { subject },
       );
     }
     current = new URL(location, current);
@@ -107,12 +110,13 @@ export const registryGet = async (
     throw new RetryableStatusError(
       current.host,
       response.status,
-      `${subject}: ${current.host} answered HTTP ${response.status}${hint}${detail}`,
+      `${current.host} answered HTTP ${response.status}${hint}${detail}`,
       parseRetryAfter(headerValue(response, 'retry-after')),
+      { subject },
     );
   }
-  if (response.status === 404) throw new NotFoundError(request.notFound(registryError.code));
-  throw new RegistryProtocolError(`${subject}: ${current.host} answered HTTP ${response.status}${detail}`);
+  if (response.status === 404) throw new NotFoundError(request.notFound(registryError.code), { subject });
+  throw new RegistryProtocolError(`${current.host} answered HTTP ${response.status}${detail}`, { subject });
 };
 
 /**
@@ -139,7 +143,7 @@ export const fromAnyEndpoint = async <T>(
       if (!endpoint.mirror || signal?.aborted) throw error;
       lastError = error;
       context.logger.warn(
-        `${subject}: mirror ${endpoint.host} failed: ${(error as Error).message} — trying the next`,
+        `${subject}: mirror ${endpoint.host} failed: ${describeErrorFor(subject, error)} — trying the next`,
       );
     }
   }

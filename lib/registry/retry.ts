@@ -1,3 +1,4 @@
+import type { AirlockErrorOptions } from '../errors.ts';
 import { NetworkError } from './errors.ts';
 
 /** A 429 or 5xx answer: worth another attempt, after the delay the registry asked for if it asked. */
@@ -5,8 +6,14 @@ export class RetryableStatusError extends NetworkError {
   readonly status: number;
   readonly retryAfterMs: number | undefined;
 
-  constructor(host: string, status: number, message: string, retryAfterMs?: number, options?: ErrorOptions) {
-    super(host, message, options);
+  constructor(
+    host: string,
+    status: number,
+    reason: string,
+    retryAfterMs?: number,
+    options?: AirlockErrorOptions,
+  ) {
+    super(host, reason, options);
     this.name = 'RetryableStatusError';
     this.status = status;
     this.retryAfterMs = retryAfterMs;

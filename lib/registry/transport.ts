@@ -61,13 +61,16 @@ export const toTransportError = (host: string, error: unknown, stallTimeoutMs: n
   if (code && TIMEOUT_CODES.has(code)) {
     return new TimeoutError(
       host,
-      `${host}: no data for ${stallTimeoutMs / 1000}s (${code}) — the registry or a proxy between us stalls`,
-      { cause: error },
+      `no data for ${stallTimeoutMs / 1000}s (${code}) — the registry or a proxy between us stalls`,
+      { subject: host, cause: error },
     );
   }
   const system = codeOfSystemError(error) ?? codeOfSystemError((error as { cause?: unknown }).cause);
   if (system === 'NETWORK' || code?.startsWith('UND_ERR') || error instanceof TypeError) {
-    return new NetworkError(host, `${host}: connection error: ${describeCause(error)}`, { cause: error });
+    return new NetworkError(host, `connection error: ${describeCause(error)}`, {
+      subject: host,
+      cause: error,
+    });
   }
   return error;
 };

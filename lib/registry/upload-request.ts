@@ -32,6 +32,8 @@ export interface UploadExchange {
   /** Called once per attempt, so a body can be sent again after an auth challenge. */
   body?: () => string | Buffer | Readable;
   signal?: AbortSignal;
+  /** A cross-repository mount's source: its token must allow pulling from there too. */
+  mountFrom?: string;
   /** Statuses the caller handles itself (404 for a HEAD, 201/202 for an upload). Others become errors. */
   accept: readonly number[];
 }
@@ -106,12 +108,20 @@ export const uploadExchange = async (
       ...(exchange.body ? { body: exchange.body() } : {}),
       signal,
     });
-  let authorization = await context.auth.headerFor(endpoint, repository, subject, signal);
+  const scope = exchange.mountFrom ? { pullFrom: exchange.mountFrom } : {};
+  let authorization = await context.auth.headerFor(endpoint, repository, subject, signal, scope);
   let response = await send(authorization);
   if (response.status === 401) {
     const challenge = headerValue(response, 'www-authenticate');
     await discard(response);
-    authorization = await context.auth.answerChallenge(endpoint, repository, challenge, subject, signal);
+    authorization = await context.auth.answerChallenge(
+      endpoint,
+      repository,
+      challenge,
+      subject,
+      signal,
+      scope,
+    );
     response = await send(authorization);
   }
   context.logger.debug(`${subject}: ${exchange.method} ${url.pathname}: HTTP ${response.status}`);

@@ -1,18 +1,14 @@
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DigestMismatchError } from '../errors.ts';
 import type { Descriptor } from '../oci/index.ts';
-import { MANIFEST_ACCEPT } from '../oci/index.ts';
+import { digestOf, MANIFEST_ACCEPT } from '../oci/index.ts';
 import { parseReference } from '../reference/index.ts';
-import { type Logger, silentLogger } from '../report/log.ts';
 import { withRetries } from '../retry.ts';
-import { createAuthenticator } from './auth.ts';
-import { DEFAULT_USER_AGENT } from './client.ts';
-import { type CredentialStore, createDockerConfigCredentials } from './credentials.ts';
+import { createRegistryContext, type RegistryContextOptions } from './client.ts';
 import { RegistryProtocolError } from './errors.ts';
-import { type Endpoint, endpointsFor } from './hosts.ts';
+import type { Endpoint } from './hosts.ts';
 import { type FetchedManifest, fetchManifest } from './manifest.ts';
-import { createTransport, discard, headerValue } from './transport.ts';
+import { discard, type HttpResponse, headerValue } from './transport.ts';
 import {
   resolveLocation,
   type UploadContext,
@@ -32,20 +28,19 @@ export interface UploadOptions {
   onBytes?: (bytes: number) => void;
 }
 
-export interface RegistryUploaderOptions {
+export interface RegistryUploaderOptions
+  extends Partial<
+    Pick<
+      RegistryContextOptions,
+      'credentials' | 'ca' | 'trustedTokenRealms' | 'retries' | 'retryDelayMs' | 'stallTimeoutMs' | 'logger'
+    >
+  > {
   /** `host[:port]` of the registry pushed to. */
   registry: string;
-  credentials?: CredentialStore;
   /** Speak plain HTTP to the registry (loopback always is). */
   insecure?: boolean;
-  /** PEM text of extra trusted CA certificates. */
-  ca?: string;
   /** Upload in chunks of this many bytes even when the registry does not ask for chunks. */
   chunkBytes?: number;
-  retries?: number;
-  retryDelayMs?: number;
-  stallTimeoutMs?: number;
-  logger?: Logger;
 }
 
 export interface RegistryUploader {
@@ -78,44 +73,20 @@ export interface RegistryUploader {
 /** Chunk size when the registry asks for chunks without saying how large: big enough to keep requests few. */
 const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
 
-const sha256Of = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-
 /** OCI distribution spec: a registry that wants chunks says how small they may be. */
 const chunkMinimum = (headers: { headers: Record<string, string | string[] | undefined> }) => {
   const value = Number(headerValue(headers, 'oci-chunk-min-length'));
   return Number.isInteger(value) && value > 0 ? value : undefined;
 };
 
-const createUploadContext = (options: RegistryUploaderOptions): UploadContext => {
-  const logger = options.logger ?? silentLogger;
-  const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
-  const transport = createTransport({
-    userAgent: DEFAULT_USER_AGENT,
-    stallTimeoutMs,
-    ...(options.ca ? { ca: options.ca } : {}),
-  });
-  const hostOptions = { insecureRegistries: options.insecure ? [options.registry] : [] };
-  return {
-    transport,
-    auth: createAuthenticator({
-      credentials: options.credentials ?? createDockerConfigCredentials(),
-      transport,
-      stallTimeoutMs,
-      logger,
-      scopeActions: 'pull,push',
-    }),
-    retry: {
-      retries: options.retries ?? 4,
-      logger,
-      baseDelayMs: options.retryDelayMs ?? 250,
-      maxDelayMs: 30_000,
-    },
-    stallTimeoutMs,
-    logger,
-    // A push goes to the registry itself: mirrors serve pulls only.
-    endpointsFor: (registry) => endpointsFor(registry, hostOptions).filter((endpoint) => !endpoint.mirror),
-  };
-};
+const createUploadContext = (options: RegistryUploaderOptions): UploadContext => ({
+  ...createRegistryContext({
+    ...options,
+    scopeActions: 'pull,push',
+    insecureRegistries: options.insecure ? [options.registry] : [],
+  }),
+  // No mirrors are given: a push goes to the registry itself, mirrors serve pulls only.
+});
 
 const signalOf = (signal: AbortSignal | undefined) => (signal ? { signal } : {});
 
@@ -142,43 +113,54 @@ class Uploader implements RegistryUploader {
     return withRetries(attempt, { ...this.#context.retry, label: subject, signal });
   }
 
-  #exchange(exchange: Omit<UploadExchange, 'endpoint'>) {
-    return uploadExchange(this.#context, { ...exchange, endpoint: this.#endpoint });
+  /** One exchange whose body (if any) is read to the end and dropped: every answer here is in its headers. */
+  async #send(exchange: Omit<UploadExchange, 'endpoint'>): Promise<HttpResponse> {
+    const response = await uploadExchange(this.#context, { ...exchange, endpoint: this.#endpoint });
+    await discard(response);
+    return response;
+  }
+
+  /** `#send`, retried as a whole, its answer turned into the result by `read`. */
+  #call<T>(
+    exchange: Omit<UploadExchange, 'endpoint' | 'signal'>,
+    read: (response: HttpResponse) => T,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    return this.#retried(
+      exchange.subject,
+      async () => read(await this.#send({ ...exchange, ...signalOf(signal) })),
+      signal,
+    );
   }
 
   hasBlob(repository: string, digest: string, signal?: AbortSignal): Promise<boolean> {
-    const subject = this.#name(repository, digest);
-    return this.#retried(
-      subject,
-      async () => {
-        const response = await this.#exchange({
-          repository,
-          method: 'HEAD',
-          target: `/blobs/${digest}`,
-          subject,
-          accept: [200, 404, 307, 302],
-          ...signalOf(signal),
-        });
-        await discard(response);
-        // A redirect to object storage means the registry has the blob.
-        return response.status !== 404;
-      },
+    const exchange = { repository, subject: this.#name(repository, digest), method: 'HEAD' } as const;
+    return this.#call(
+      { ...exchange, target: `/blobs/${digest}`, accept: [200, 404, 307, 302] },
+      // A redirect to object storage means the registry has the blob.
+      (response) => response.status !== 404,
       signal,
     );
   }
 
   /** POST /blobs/uploads/: 201 when a mount succeeded, else the session's Location and chunk wish. */
-  async #startUpload(repository: string, subject: string, query: string, signal?: AbortSignal) {
-    const response = await this.#exchange({
+  async #startUpload(
+    repository: string,
+    subject: string,
+    query: string,
+    signal?: AbortSignal,
+    from?: string,
+  ) {
+    const response = await this.#send({
       repository,
       method: 'POST',
       target: `/blobs/uploads/${query}`,
       subject,
+      ...(from ? { mountFrom: from } : {}),
       headers: { 'content-length': '0' },
       accept: [201, 202],
       ...signalOf(signal),
     });
-    await discard(response);
     const location = headerValue(response, 'location');
     if (response.status === 202 && !location) {
       throw new RegistryProtocolError(
@@ -198,7 +180,7 @@ class Uploader implements RegistryUploader {
     // A declined mount leaves an open session; the registry purges it, and the upload opens its own.
     return this.#retried(
       subject,
-      async () => (await this.#startUpload(repository, subject, query, signal)).mounted,
+      async () => (await this.#startUpload(repository, subject, query, signal, from)).mounted,
       signal,
     );
   }
@@ -214,7 +196,7 @@ class Uploader implements RegistryUploader {
     let { location } = session;
     for (let start = 0; start < source.size; start += session.chunkBytes) {
       const end = Math.min(source.size, start + session.chunkBytes);
-      const response = await this.#exchange({
+      const response = await this.#send({
         repository,
         method: 'PATCH',
         target: location,
@@ -228,7 +210,6 @@ class Uploader implements RegistryUploader {
         accept: [202],
         ...signalOf(options.signal),
       });
-      await discard(response);
       location = headerValue(response, 'location') ?? location;
       options.onBytes?.(end - start);
     }
@@ -255,7 +236,7 @@ class Uploader implements RegistryUploader {
         );
     const url = resolveLocation(this.#endpoint, location);
     url.searchParams.set('digest', descriptor.digest);
-    const response = await this.#exchange({
+    const response = await this.#send({
       repository,
       method: 'PUT',
       target: url.toString(),
@@ -267,7 +248,6 @@ class Uploader implements RegistryUploader {
       accept: [201, 204],
       ...signalOf(options.signal),
     });
-    await discard(response);
     if (monolithic) options.onBytes?.(source.size);
     const stored = headerValue(response, 'docker-content-digest');
     if (stored && stored !== descriptor.digest) {
@@ -294,23 +274,16 @@ class Uploader implements RegistryUploader {
   }
 
   manifestDigest(repository: string, reference: string, signal?: AbortSignal): Promise<string | undefined> {
-    const subject = this.#name(repository, reference);
-    return this.#retried(
-      subject,
-      async () => {
-        const response = await this.#exchange({
-          repository,
-          method: 'HEAD',
-          target: `/manifests/${reference}`,
-          subject,
-          headers: { accept: MANIFEST_ACCEPT },
-          accept: [200, 404],
-          ...signalOf(signal),
-        });
-        await discard(response);
-        if (response.status === 404) return undefined;
-        return headerValue(response, 'docker-content-digest') ?? '';
+    const exchange = { repository, subject: this.#name(repository, reference), method: 'HEAD' } as const;
+    return this.#call(
+      {
+        ...exchange,
+        target: `/manifests/${reference}`,
+        headers: { accept: MANIFEST_ACCEPT },
+        accept: [200, 404],
       },
+      (response) =>
+        response.status === 404 ? undefined : (headerValue(response, 'docker-content-digest') ?? ''),
       signal,
     );
   }
@@ -322,29 +295,22 @@ class Uploader implements RegistryUploader {
     signal?: AbortSignal,
   ): Promise<void> {
     const subject = this.#name(repository, reference);
-    const digest = sha256Of(manifest.bytes);
-    return this.#retried(
-      subject,
-      async () => {
-        const response = await this.#exchange({
-          repository,
-          method: 'PUT',
-          target: `/manifests/${reference}`,
-          subject,
-          headers: { 'content-type': manifest.mediaType, 'content-length': String(manifest.bytes.length) },
-          body: () => manifest.bytes,
-          accept: [201, 200, 204],
-          ...signalOf(signal),
-        });
-        await discard(response);
+    const digest = digestOf(manifest.bytes);
+    const headers = { 'content-type': manifest.mediaType, 'content-length': String(manifest.bytes.length) };
+    return this.#call(
+      {
+        ...{ repository, subject, method: 'PUT', target: `/manifests/${reference}`, headers },
+        body: () => manifest.bytes,
+        accept: [201, 200, 204],
+      },
+      (response) => {
         const stored = headerValue(response, 'docker-content-digest');
-        if (stored && stored !== digest) {
-          throw new DigestMismatchError(
-            `${subject}: ${this.#endpoint.host} stored the manifest as ${stored}, not ${digest} — it rewrote the manifest; digest references would not resolve`,
-            digest,
-            stored,
-          );
-        }
+        if (!stored || stored === digest) return;
+        throw new DigestMismatchError(
+          `${subject}: ${this.#endpoint.host} stored the manifest as ${stored}, not ${digest} — it rewrote the manifest; digest references would not resolve`,
+          digest,
+          stored,
+        );
       },
       signal,
     );

@@ -1,4 +1,4 @@
-import { describeError, type ErrorCode, isAirlockError } from '../errors.ts';
+import { describeErrorFor, type ErrorCode, isAirlockError } from '../errors.ts';
 import { formatBytes, formatSeconds, formatTable } from './format.ts';
 
 /** What happened to one image, in the exporter or the importer. Failures are results, not exceptions. */
@@ -13,7 +13,7 @@ export interface ImageResult {
   file?: string;
   digest?: string;
   names?: string[];
-  /** Why it was skipped or why it failed, in one line. */
+  /** Why it was skipped or why it failed, in one line, without the image (the line printer puts it first). */
   reason?: string;
   code?: ErrorCode;
 }
@@ -21,12 +21,12 @@ export interface ImageResult {
 /** Seconds since a `performance.now()` reading: every result's duration is measured the same way. */
 export const secondsSince = (started: number): number => (performance.now() - started) / 1000;
 
-/** The result of an image (or archive) that failed: the error's one line and its stable code. */
+/** The result of an image (or archive) that failed: the error's reason, its subject left out when it is this image, and its stable code. */
 export const failedResult = (image: string, started: number, error: unknown): ImageResult => ({
   image,
   outcome: 'failed',
   seconds: secondsSince(started),
-  reason: describeError(error),
+  reason: describeErrorFor(image, error),
   ...(isAirlockError(error) ? { code: error.code } : {}),
 });
 
@@ -47,9 +47,7 @@ export const formatResultLine = (result: ImageResult): string => {
 
 /** `error:`-line text for a failed image: the image once, the reason, and the stable code operators grep for. */
 export const formatFailureLine = (result: ImageResult): string => {
-  const reason = result.reason ?? 'failed';
-  const named = reason.startsWith(`${result.image}: `) ? reason : `${result.image}: ${reason}`;
-  return `${named}${result.code ? ` [${result.code}]` : ''}`;
+  return `${result.image}: ${result.reason ?? 'failed'}${result.code ? ` [${result.code}]` : ''}`;
 };
 
 /** The table printed at the end of a run. */

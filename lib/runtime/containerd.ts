@@ -117,8 +117,8 @@ const toContainerdError = async (
     const root = await containerdRoot(context.base, context.ctrPath);
     return new AirlockError(
       'DISK_FULL',
-      `containerd at ${context.address}: ${context.action}: ${said} — free space under ${root} on this node`,
-      { cause: error },
+      `${context.action}: ${said} — free space under ${root} on this node`,
+      { subject: `containerd at ${context.address}`, cause: error },
     );
   }
   if (UNREACHABLE.test(error.stderr)) {
@@ -129,7 +129,8 @@ const toContainerdError = async (
     );
   }
   if (/: not found$/m.test(error.stderr)) {
-    return new AirlockError('NOT_FOUND', `containerd at ${context.address}: ${context.action}: ${said}`, {
+    return new AirlockError('NOT_FOUND', `${context.action}: ${said}`, {
+      subject: `containerd at ${context.address}`,
       cause: error,
     });
   }
@@ -145,8 +146,71 @@ export const probeContainerd = async (
     timeout: options.timeoutMs ?? 5000,
   });
   const version = parseServerVersion(stdout);
-  if (!version) throw new AirlockError('RUNTIME_UNREACHABLE', `containerd at ${address}: no server version`);
+  if (!version)
+    throw new AirlockError('RUNTIME_UNREACHABLE', `no server version`, {
+      subject: `containerd at ${address}`,
+    });
   return `containerd ${version}`;
+};
+
+interface CtrContext {
+  address: string;
+  base: readonly string[];
+  ctrPath: string;
+}
+
+/** `ctr images import -` fed from the archive stream; the source's own failure wins over ctr's EOF. */
+const importIntoContainerd = async (
+  context: CtrContext,
+  tar: Readable,
+  importOptions?: ImportTarOptions,
+): Promise<ImportedNames> => {
+  const { address, base, ctrPath } = context;
+  // Default unpacking into the default snapshotter, so kubelet can start containers without a pull;
+  // only this node's platform, as kubelet would pull it (no --all-platforms).
+  const args = [...base, 'images', 'import', '-'];
+  const action = 'ctr images import';
+  const deadline = startDeadline(`containerd at ${address}: ${action}`, importOptions);
+  // A failing source (unreadable or corrupt archive) explains the import's failure better than ctr's EOF.
+  // Caught where the bytes are read, so ctr closing its stdin early (EPIPE) is never mistaken for it.
+  let sourceError: unknown;
+  const fromSource = watchSource((error) => {
+    sourceError = error;
+  });
+  const subprocess = spawn(ctrPath, args, { stdin: 'pipe', signal: deadline.signal });
+  const { stdin } = subprocess;
+  if (!stdin) {
+    subprocess.kill();
+    subprocess.catch(() => undefined);
+    deadline.dispose();
+    throw new Error('ctr: no stdin pipe');
+  }
+  // execa accepts only file-descriptor streams as stdin: feed the pipe ourselves, backpressure included.
+  const feeding = pipeline(tar, fromSource, stdin).catch(() => {
+    // ctr stopping to read (it exits on bad input) is reported by its exit; a broken source stops ctr.
+    if (sourceError) subprocess.kill();
+  });
+  try {
+    let stdout: string;
+    try {
+      stdout = String((await subprocess).stdout ?? '');
+    } catch (error) {
+      if (deadline.signal.aborted) throw deadline.reason();
+      if (sourceError) throw sourceError;
+      throw await toContainerdError(toCommandError([ctrPath, ...args].join(' '), error), {
+        ...context,
+        action,
+      });
+    }
+    if (sourceError) throw sourceError;
+    return { names: parseImportedNames(stdout) };
+  } finally {
+    // ctr is gone: stop feeding it, or a stalled source would hold the pipeline (and the archive file) open.
+    stdin.destroy();
+    tar.destroy();
+    await feeding;
+    deadline.dispose();
+  }
 };
 
 /** containerd through `ctr`: the one client every containerd node has, speaking for the CRI's namespace. */
@@ -162,55 +226,8 @@ export const createContainerdRuntime = (options: ContainerdOptions): ContainerRu
     }
   };
 
-  const importTar = async (tar: Readable, importOptions?: ImportTarOptions): Promise<ImportedNames> => {
-    // Default unpacking into the default snapshotter, so kubelet can start containers without a pull;
-    // only this node's platform, as kubelet would pull it (no --all-platforms).
-    const args = [...base, 'images', 'import', '-'];
-    const action = 'ctr images import';
-    const deadline = startDeadline(`containerd at ${address}: ${action}`, importOptions);
-    // A failing source (unreadable or corrupt archive) explains the import's failure better than ctr's EOF.
-    // Caught where the bytes are read, so ctr closing its stdin early (EPIPE) is never mistaken for it.
-    let sourceError: unknown;
-    const fromSource = watchSource((error) => {
-      sourceError = error;
-    });
-    const subprocess = spawn(ctrPath, args, { stdin: 'pipe', signal: deadline.signal });
-    const { stdin } = subprocess;
-    if (!stdin) {
-      subprocess.kill();
-      subprocess.catch(() => undefined);
-      deadline.dispose();
-      throw new Error('ctr: no stdin pipe');
-    }
-    // execa accepts only file-descriptor streams as stdin: feed the pipe ourselves, backpressure included.
-    const feeding = pipeline(tar, fromSource, stdin).catch(() => {
-      // ctr stopping to read (it exits on bad input) is reported by its exit; a broken source stops ctr.
-      if (sourceError) subprocess.kill();
-    });
-    try {
-      let stdout: string;
-      try {
-        stdout = String((await subprocess).stdout ?? '');
-      } catch (error) {
-        if (deadline.signal.aborted) throw deadline.reason();
-        if (sourceError) throw sourceError;
-        throw await toContainerdError(toCommandError([ctrPath, ...args].join(' '), error), {
-          address,
-          action,
-          base,
-          ctrPath,
-        });
-      }
-      if (sourceError) throw sourceError;
-      return { names: parseImportedNames(stdout) };
-    } finally {
-      // ctr is gone: stop feeding it, or a stalled source would hold the pipeline (and the archive file) open.
-      stdin.destroy();
-      tar.destroy();
-      await feeding;
-      deadline.dispose();
-    }
-  };
+  const importTar = (tar: Readable, importOptions?: ImportTarOptions) =>
+    importIntoContainerd({ address, base, ctrPath }, tar, importOptions);
 
   return {
     kind: 'containerd',

@@ -22,7 +22,8 @@ export const startDeadline = (what: string, options: ImportTarOptions = {}): Dea
           controller.abort(
             new AirlockError(
               'TIMEOUT',
-              `${what}: not finished after ${Math.round(timeoutMs / 100) / 10}s, stopped — raise the per-image timeout (--timeout / AIRLOCK_TIMEOUT) for large images or check the runtime's load and disk`,
+              `not finished after ${Math.round(timeoutMs / 100) / 10}s, stopped — raise the per-image timeout (--timeout / AIRLOCK_TIMEOUT) for large images or check the runtime's load and disk`,
+              { subject: what },
             ),
           );
         }, timeoutMs);

@@ -106,7 +106,8 @@ const dockerClient = (host: string, socketPath: string, idleTimeoutMs: number) =
     if (error instanceof AirlockError) return error;
     const reason = connectionReason(error, socketPath);
     if (!reason) return error;
-    return new AirlockError('RUNTIME_UNREACHABLE', `docker at ${host}: ${action}: ${reason}`, {
+    return new AirlockError('RUNTIME_UNREACHABLE', `${action}: ${reason}`, {
+      subject: `docker at ${host}`,
       cause: error,
     });
   };
@@ -115,10 +116,9 @@ const dockerClient = (host: string, socketPath: string, idleTimeoutMs: number) =
     const text = await readText(response).catch(() => '');
     const parsed = DockerErrorBody.safeParse(parseJson(text));
     const said = parsed.success ? parsed.data.message : text.trim().slice(0, 500);
-    return new AirlockError(
-      'COMMAND_FAILED',
-      `docker at ${host}: ${action}: HTTP ${response.statusCode}: ${said}`,
-    );
+    return new AirlockError('COMMAND_FAILED', `${action}: HTTP ${response.statusCode}: ${said}`, {
+      subject: `docker at ${host}`,
+    });
   };
 
   const getText = async (path: string): Promise<string> => {
@@ -142,7 +142,8 @@ const dockerClient = (host: string, socketPath: string, idleTimeoutMs: number) =
     if (parsed.success) return parsed.data;
     throw new AirlockError(
       'COMMAND_FAILED',
-      `docker at ${host}: GET ${path}: unexpected answer: ${z.prettifyError(parsed.error)}`,
+      `GET ${path}: unexpected answer: ${z.prettifyError(parsed.error)}`,
+      { subject: `docker at ${host}` },
     );
   };
 
@@ -166,7 +167,8 @@ export const probeDocker = async (host: string, options: { timeoutMs?: number } 
   if (text.trim() === 'OK') return;
   throw new AirlockError(
     'RUNTIME_UNREACHABLE',
-    `docker at ${host}: /_ping answered ${JSON.stringify(text.slice(0, 100))} instead of OK`,
+    `/_ping answered ${JSON.stringify(text.slice(0, 100))} instead of OK`,
+    { subject: `docker at ${host}` },
   );
 };
 
@@ -220,10 +222,13 @@ export const createDockerRuntime = (options: DockerOptions): ContainerRuntime =>
       if (NO_SPACE.test(error)) {
         throw new AirlockError(
           'DISK_FULL',
-          `docker at ${host}: ${action}: ${error} — free space under ${await rootDir()} on this node`,
+          `${action}: ${error} — free space under ${await rootDir()} on this node`,
+          { subject: `docker at ${host}` },
         );
       }
-      throw new AirlockError('COMMAND_FAILED', `docker at ${host}: ${action} failed: ${error}`);
+      throw new AirlockError('COMMAND_FAILED', `${action} failed: ${error}`, {
+        subject: `docker at ${host}`,
+      });
     } finally {
       // Docker has had its say: stop reading the archive even if it answered before taking all of it.
       tar.destroy();

@@ -1,5 +1,5 @@
 // The API server with its store and the controllers that need no node: what `cluster up` starts first.
-import type { Server } from 'node:http';
+import { type ClusterIdentity, createClusterIdentity } from './api/identity.ts';
 import { type PodLogWriter, startApiServer } from './api/server.ts';
 import { Store } from './api/store.ts';
 import type { KubeObject } from './api/types.ts';
@@ -8,6 +8,9 @@ import { startControllers } from './controllers/index.ts';
 export interface ControlPlane {
   store: Store;
   url: string;
+  identity: ClusterIdentity;
+  /** The in-cluster HTTPS endpoint: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT in every pod. */
+  secure: { host: string; port: number };
   stop(): Promise<void>;
 }
 
@@ -31,13 +34,13 @@ export const startControlPlane = async (options: {
   log?: (line: string) => void;
 }): Promise<ControlPlane> => {
   const store = new Store();
-  const stopControllers = startControllers(store, options.log);
+  const identity = await createClusterIdentity();
+  const stopControllers = startControllers(store, { log: options.log, caPem: identity.caPem });
   seed(store);
-  const { server, url } = await startApiServer({ store, podLogs: options.podLogs, log: options.log });
+  const server = await startApiServer({ store, podLogs: options.podLogs, log: options.log, identity });
   const stop = async (): Promise<void> => {
     stopControllers();
-    server.closeAllConnections();
-    await new Promise((resolve) => (server as Server).close(resolve));
+    await server.close();
   };
-  return { store, url, stop };
+  return { store, url: server.url, identity, secure: server.secure!, stop };
 };

@@ -3,7 +3,10 @@
 
 import { rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Store } from './api/store.ts';
 import { startControlPlane } from './control-plane.ts';
+import { NODE_GRACE_SECONDS } from './controllers/housekeeping.ts';
 import { conditionHolds } from './controllers/util.ts';
 import { kubeconfigFor } from './kubeconfig.ts';
 import { bootNode, type ClusterNode, checkNodeName, haltNode, stopNode } from './node.ts';
@@ -24,6 +27,17 @@ const reply = (response: ServerResponse, code: number, body: unknown): void => {
 // four nodes fit the stand-in's memory budget, and an idle containerd does not need a larger heap.
 const GO_MEMORY = { GOGC: '25', GOMEMLIMIT: '24MiB' };
 
+// `node down` answers once the API says NotReady (the lifecycle controller's verdict after the heartbeats stop),
+// so a chart rendered right after it already sees the node down, as an operator would.
+const untilNotReady = async (store: Store, name: string): Promise<void> => {
+  const deadline = Date.now() + (NODE_GRACE_SECONDS + 5) * 1000;
+  for (;;) {
+    const object = store.get('nodes', undefined, name);
+    if (!object || !conditionHolds(object, 'Ready') || Date.now() > deadline) return;
+    await sleep(200);
+  }
+};
+
 export const runClusterDaemon = async (dir: string, nodeCount: number): Promise<void> => {
   Object.assign(process.env, GO_MEMORY);
   const nodes = new Map<string, ClusterNode>();
@@ -33,6 +47,7 @@ export const runClusterDaemon = async (dir: string, nodeCount: number): Promise<
   });
   await writeFile(kubeconfigPath(dir), kubeconfigFor(controlPlane.url), { mode: 0o600 });
   const { store } = controlPlane;
+  const api = { identity: controlPlane.identity, ...controlPlane.secure };
   const nodeFor = (name: string): ClusterNode => {
     checkNodeName(name);
     let node = nodes.get(name);
@@ -65,13 +80,14 @@ export const runClusterDaemon = async (dir: string, nodeCount: number): Promise<
     const [, first, name, action] = (request.url ?? '/').split('/');
     if (request.method === 'GET' && first === 'status') return reply(response, 200, status());
     if (request.method === 'POST' && first === 'nodes' && name && action === 'add') {
-      await bootNode(store, nodeFor(name), log);
+      await bootNode(store, api, nodeFor(name), log);
       return reply(response, 200, status());
     }
     if (request.method === 'POST' && first === 'nodes' && name && action === 'down') {
       const node = nodes.get(name);
       if (!node) return reply(response, 404, { error: `no node ${name} in this cluster` });
       await haltNode(node);
+      await untilNotReady(store, name);
       return reply(response, 200, status());
     }
     if (request.method === 'POST' && first === 'shutdown') {
@@ -95,7 +111,7 @@ export const runClusterDaemon = async (dir: string, nodeCount: number): Promise<
   log(`control plane up after ${Math.round(process.uptime() * 1000)} ms: ${controlPlane.url}`);
   const names = Array.from({ length: nodeCount }, (_, index) => `node-${index + 1}`);
   try {
-    await Promise.all(names.map((name) => bootNode(store, nodeFor(name), log)));
+    await Promise.all(names.map((name) => bootNode(store, api, nodeFor(name), log)));
   } catch (error) {
     await shutdown();
     throw error;

@@ -9,6 +9,7 @@ import {
   type SecretData,
   startPod,
 } from '../pods/index.ts';
+import { type ClusterIdentity, issueToken } from './api/identity.ts';
 import type { Store } from './api/store.ts';
 import type { KubeObject, WatchEvent } from './api/types.ts';
 import { type NodeImage, nodeObject, nodeStatus } from './node-status.ts';
@@ -21,7 +22,15 @@ export interface KubeletOptions {
   /** The node's containerd socket. */
   address: string;
   runtimeVersion: string;
+  /** The in-cluster endpoint and the identity that signs the pods' service account tokens. */
+  api: NodeApi;
   log: (line: string) => void;
+}
+
+export interface NodeApi {
+  identity: ClusterIdentity;
+  host: string;
+  port: number;
 }
 
 /** Seconds between heartbeats (and image refreshes). */
@@ -101,7 +110,7 @@ export class Kubelet {
   }
 
   private run(pod: KubeObject): void {
-    const { store, name, root, address } = this.options;
+    const { store, name, root, address, api } = this.options;
     const handle = startPod(pod as unknown as IPod, {
       address,
       node: {
@@ -111,11 +120,13 @@ export class Kubelet {
           configMap: (namespace, configMap) =>
             store.get('configmaps', namespace, configMap) as ConfigMapData | undefined,
           secret: (namespace, secret) => store.get('secrets', namespace, secret) as SecretData | undefined,
-          // No authentication in the stand-in: the token only has to exist for projected volumes.
-          serviceAccountToken: (request) =>
-            Buffer.from(`${request.namespace}:${request.serviceAccountName}:${request.podUid}`).toString(
-              'base64url',
-            ),
+          serviceAccountToken: (request) => issueToken(api.identity, store, request),
+        },
+        serviceEnv: {
+          KUBERNETES_SERVICE_HOST: api.host,
+          KUBERNETES_SERVICE_PORT: String(api.port),
+          KUBERNETES_SERVICE_PORT_HTTPS: String(api.port),
+          KUBERNETES_PORT: `tcp://${api.host}:${api.port}`,
         },
       },
     });

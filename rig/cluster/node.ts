@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type RigContainerd, startContainerd } from '../containerd.ts';
 import { importPauseImage } from '../pause-image.ts';
 import type { Store } from './api/store.ts';
-import { Kubelet } from './kubelet.ts';
+import { Kubelet, type NodeApi } from './kubelet.ts';
 
 export interface ClusterNode {
   name: string;
@@ -26,6 +26,7 @@ export const checkNodeName = (name: string): void => {
 /** Starts the node's containerd (unless running) and a fresh kubelet; its directory may already hold files. */
 export const bootNode = async (
   store: Store,
+  api: NodeApi,
   node: ClusterNode,
   log: (line: string) => void,
 ): Promise<void> => {
@@ -48,6 +49,7 @@ export const bootNode = async (
     root: node.root,
     address: node.address,
     runtimeVersion: node.containerd.version,
+    api,
     log,
   });
   await kubelet.start();

@@ -47,8 +47,8 @@ interface Exchange {
   body?: Buffer | NodeJS.ReadableStream;
 }
 
-const pusher = (target: PushTarget) => {
-  const base = `http://${target.registry}/v2/${target.repository}`;
+/** HTTP exchanges with the target repository, each failing with the repository and the step in its line. */
+const exchanges = (target: PushTarget) => {
   const where = `${target.registry}/${target.repository}`;
   const authorization = target.auth
     ? {
@@ -79,6 +79,13 @@ const pusher = (target: PushTarget) => {
         (response.status === 401 ? ' — pass auth: { username, password } for this registry' : ''),
     );
   };
+
+  return { send, expect, where };
+};
+
+const pusher = (target: PushTarget) => {
+  const base = `http://${target.registry}/v2/${target.repository}`;
+  const { send, expect, where } = exchanges(target);
 
   const pushBlob = async (blob: ImageBlob): Promise<void> => {
     const what = `blob ${blob.digest}`;

@@ -156,7 +156,10 @@ export const containerConfig = async (
   container: IContainer,
   identity: ContainerIdentity,
 ): Promise<ContainerConfig> => {
-  const env = resolveEnvFrom(container, await envSources(ctx, container));
+  const env = new Map([
+    ...Object.entries(ctx.node.serviceEnv ?? {}),
+    ...resolveEnvFrom(container, await envSources(ctx, container)),
+  ]);
   const { command, args } = containerArgv(container, env);
   const { metadata = {} } = ctx.pod;
   return {

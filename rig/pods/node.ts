@@ -2,6 +2,31 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { criClient, isNotFound } from '../cri.ts';
 
+const ignoreGone = (error: unknown) => {
+  if (!isNotFound(error)) throw error;
+};
+
+/**
+ * Stops and removes one sandbox. A pod runner still alive may start a container (a restart) between the stop and
+ * the removal, which containerd then refuses ("still running, to stop first"): stop again and retry, as kubelet's
+ * pod killer does on its next sync.
+ */
+const removeSandbox = async (cri: ReturnType<typeof criClient>, id: string): Promise<void> => {
+  for (let attempt = 1; ; attempt += 1) {
+    await cri.stopPodSandbox(id).catch(ignoreGone);
+    for (const container of await cri.listContainers({ podSandboxId: id })) {
+      await cri.stopContainer(container.id, 0).catch(ignoreGone);
+    }
+    try {
+      await cri.removePodSandbox(id);
+      return;
+    } catch (error) {
+      if (isNotFound(error)) return;
+      if (attempt >= 5 || !/still running|to stop first/.test(String(error))) throw error;
+    }
+  }
+};
+
 /**
  * Removes every pod kubelet-style labels mark on the containerd at `address` (sandboxes and their containers;
  * only those started for node `nodeName` when given) and the node's pod volumes and logs below `root`: what
@@ -15,17 +40,7 @@ export const cleanUpNodePods = async (address: string, root: string, nodeName?: 
       sandbox.labels['io.kubernetes.pod.uid'] !== undefined &&
       (nodeName === undefined || sandbox.annotations['io.airlock.node'] === nodeName),
   );
-  for (const sandbox of ours) {
-    const ignoreGone = (error: unknown) => {
-      if (!isNotFound(error)) throw error;
-    };
-    await cri.stopPodSandbox(sandbox.id).catch(ignoreGone);
-    // A runner may have started a container between the stop and now; containerd then refuses the removal.
-    for (const container of await cri.listContainers({ podSandboxId: sandbox.id })) {
-      await cri.stopContainer(container.id, 0).catch(ignoreGone);
-    }
-    await cri.removePodSandbox(sandbox.id).catch(ignoreGone);
-  }
+  for (const sandbox of ours) await removeSandbox(cri, sandbox.id);
   await rm(join(root, 'var', 'lib', 'kubelet', 'pods'), { recursive: true, force: true });
   await rm(join(root, 'var', 'log', 'pods'), { recursive: true, force: true });
   return ours.length;

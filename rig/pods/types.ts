@@ -46,6 +46,11 @@ export interface NodeContext {
   /** The node's IP, reported as status.hostIP and, the pods being host-network, status.podIP. Default 127.0.0.1. */
   ip?: string;
   resolver: PodResolver;
+  /**
+   * Variables kubelet gives every container before its own env (KUBERNETES_SERVICE_HOST/PORT, which it sets
+   * even with enableServiceLinks off); the container's env wins on a clash.
+   */
+  serviceEnv?: Record<string, string>;
 }
 
 export interface PodRunnerOptions {

@@ -1,7 +1,7 @@
 // kubelet's volume set-up for a pod: each volume becomes a directory (or file) on this machine that the CRI
 // bind-mounts. hostPath maps into the node's root with kubelet's type checks; the others are written below
 // `<root>/var/lib/kubelet/pods/<uid>/volumes`, with kubelet's messages when something is missing.
-import { chmod, mkdir, open, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { IVolume } from 'kubernetes-models/v1/Volume';
@@ -65,6 +65,8 @@ interface FileItem {
   path: string;
   content: Uint8Array | string;
   mode?: number;
+  /** Owner, where kubelet sets one (the token of a pod whose containers all run as one user). */
+  uid?: number;
 }
 
 const writeItems = async (dir: string, items: FileItem[], defaultMode: number): Promise<void> => {
@@ -74,6 +76,7 @@ const writeItems = async (dir: string, items: FileItem[], defaultMode: number): 
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, item.content);
     await chmod(file, item.mode ?? defaultMode);
+    if (item.uid !== undefined) await chown(file, item.uid, -1);
   }
 };
 
@@ -145,6 +148,17 @@ const downwardItems = (
     return { path: item.path, content: value, mode: item.mode };
   });
 
+const sharedRunAsUser = (pod: IPod): number | undefined => {
+  const spec = pod.spec;
+  const users = new Set(
+    [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].map(
+      (container) => container.securityContext?.runAsUser ?? spec?.securityContext?.runAsUser,
+    ),
+  );
+  const [only] = users;
+  return users.size === 1 ? only : undefined;
+};
+
 const projectedItems = async (ctx: VolumeContext, volume: IVolume): Promise<FileItem[]> => {
   const items: FileItem[] = [];
   for (const source of volume.projected?.sources ?? []) {
@@ -162,7 +176,14 @@ const projectedItems = async (ctx: VolumeContext, volume: IVolume): Promise<File
         podName: metadata.name ?? '',
         podUid: metadata.uid ?? '',
       });
-      items.push({ path: token.path, content, mode: 0o600 });
+      // kubelet's projected token: 0600 and owned by the pods' user when every container runs as the same
+      // one, else the volume's defaultMode, so a non-root container can read it either way.
+      const uid = sharedRunAsUser(ctx.pod);
+      items.push(
+        uid === undefined
+          ? { path: token.path, content, mode: volume.projected?.defaultMode ?? 0o644 }
+          : { path: token.path, content, mode: 0o600, uid },
+      );
     }
   }
   return items;

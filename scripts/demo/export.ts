@@ -41,6 +41,8 @@ export const runExporter = async (
 ): Promise<ExportRun> => {
   const args = [
     ...['--chart', 'helm', '--config', options.config, '--output', options.output, '--helm', options.helm],
+    // The hook is installed with the chart; its importer travels in the images directory.
+    ...['--importer', 'bundle'],
     ...options.settings.flatMap((setting) => ['--set', setting]),
   ];
   const command = `./scripts/export-images.ts ${args.map((arg) => (arg.includes('/') ? shown(arg) : arg)).join(' ')}`;

@@ -1,98 +1,79 @@
-// What happens on the air-gapped node: the one-time bootstrap of the importer image, the hook Job's pod run
-// by the kubelet stand-in, and the checks an operator makes afterwards.
-import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { run } from '../../lib/exec/run.ts';
+// What happens in the cluster: the images directory carried to every node, a real `helm install` whose hook Jobs
+// import it, the logs as an operator reads them, and the checks kubelet would make on each node.
+import { cp, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { execa } from 'execa';
 import { normalizeReference } from '../../lib/reference/index.ts';
+import type { ClusterStatus } from '../../rig/cluster/index.ts';
 import { imageStatus } from '../../rig/cri.ts';
-import { runPod } from '../../rig/kubelet.ts';
-import type { RigInfo } from '../../rig/types.ts';
-import { NODE_NAME, RELEASE } from './chart.ts';
+import { REPOSITORY_ROOT } from '../build-importer-image.ts';
+import { INSTALL_SETTINGS, NAMESPACE, NODE_IMAGES_PATH, RELEASE } from './chart.ts';
 import type { StepReporter } from './steps.ts';
 
-type NodeRig = Pick<RigInfo, 'containerd' | 'docker'>;
-
-// ctr finds the throwaway containerd through the environment, so the commands read as on a real node.
-const ctrEnv = (rig: NodeRig) => ({
-  CONTAINERD_ADDRESS: rig.containerd.address,
-  CONTAINERD_SNAPSHOTTER: rig.containerd.snapshotter,
-});
-
-/** The archive the exporter wrote for the importer image, by the name in images.json's file field. */
-export const importerArchive = (archives: readonly string[]): string => {
-  const archive = archives.find((name) => name.startsWith('airlock_importer_'));
-  if (!archive) throw new Error(`no airlock_importer_* archive among: ${archives.join(', ')}`);
-  return archive;
-};
-
-/**
- * OFFLINE-IMAGES.md's bootstrap, once per node: the hook cannot import the image it runs in.
- * `gunzip -c <archive>.tar.gz | ctr -n k8s.io images import -`, or `ctr ... import <archive>.tar` when uncompressed.
- */
-export const bootstrapImporter = async (
-  report: StepReporter,
-  rig: NodeRig,
-  imagesDir: string,
-  archive: string,
-): Promise<void> => {
-  const script = archive.endsWith('.gz')
-    ? `gunzip -c images/${archive} | ctr -n k8s.io images import -`
-    : `ctr -n k8s.io images import images/${archive}`;
-  report.note(`$ ${script}`);
-  const { stdout, stderr } = await run('sh', ['-c', script.replaceAll('images/', './')], {
-    cwd: imagesDir,
-    env: ctrEnv(rig),
-    timeout: 5 * 60_000,
-  });
-  report.quote(`${stdout}\n${stderr}`.trim());
-};
-
-export interface HookRun {
-  exitCode: number;
-  logs: string;
-  /** The importer's last line: `{"airlock":"import-summary",...}`. */
-  summary?: { imported: number; skipped: number; failed: number; runtime: string | null };
-}
-
-/** Runs the hook Job's pod the way kubelet would on NODE_NAME, with the node's paths played by the rig's. */
-export const runImportHook = async (rig: NodeRig, pod: IPodSpec, imagesDir: string): Promise<HookRun> => {
-  const hostPaths: Record<string, string> = {};
-  for (const volume of pod.volumes ?? []) {
-    if (!volume.hostPath) continue;
-    hostPaths[volume.hostPath.path] = volume.hostPath.type === 'Socket' ? rig.containerd.address : imagesDir;
+/** Copies the images directory to NODE_IMAGES_PATH on every node (node X's `/p` is `<root>/p`). */
+export const carryImages = async (report: StepReporter, cluster: ClusterStatus, output: string) => {
+  for (const node of cluster.nodes) {
+    const target = join(node.root, NODE_IMAGES_PATH);
+    await mkdir(dirname(target), { recursive: true });
+    await cp(output, target, { recursive: true, preserveTimestamps: true });
+    report.note(`$ rsync -a images/ ${node.name}:${NODE_IMAGES_PATH}/`);
   }
-  const { exitCode, logs } = await runPod(rig, pod, {
-    runtime: 'containerd',
-    nodeName: NODE_NAME,
-    podName: `${RELEASE}-image-import`,
-    hostPaths,
+};
+
+const runQuoted = async (report: StepReporter, file: string, args: readonly string[], kubeconfig: string) => {
+  const result = await execa(file, args, {
+    all: true,
+    reject: false,
+    stdin: 'ignore',
+    cwd: REPOSITORY_ROOT,
+    env: { KUBECONFIG: kubeconfig },
+    timeout: 10 * 60_000,
   });
-  const summaryLine = logs
-    .split('\n')
-    .reverse()
-    .find((line) => line.startsWith('{"airlock":"import-summary"'));
-  return { exitCode, logs, ...(summaryLine ? { summary: JSON.parse(summaryLine) } : {}) };
+  report.quote(String(result.all ?? ''));
+  return { exitCode: result.exitCode ?? 1, output: String(result.all ?? '') };
+};
+
+/** `helm install` of the chart against the cluster; the pre-install hook imports on every node. */
+export const helmInstall = async (report: StepReporter, helm: string, kubeconfig: string) => {
+  const args = [
+    ...['install', RELEASE, './helm', '-n', NAMESPACE, '--create-namespace'],
+    ...INSTALL_SETTINGS.flatMap((setting) => ['--set', setting]),
+    // No --wait: the demo's images hold no program to run; the hook Jobs are waited for all the same.
+    ...['--timeout', '5m'],
+  ];
+  report.note(`$ helm ${args.join(' ')}`);
+  return runQuoted(report, helm, args, kubeconfig);
+};
+
+/** OFFLINE-IMAGES.md's command for the import Jobs' logs, word for word. */
+export const IMPORT_LOGS_COMMAND = [
+  'logs',
+  ...['-n', NAMESPACE, '-l', 'app.kubernetes.io/component=image-import', '--tail=-1', '--prefix'],
+];
+
+export const importLogs = async (report: StepReporter, kubectl: string, kubeconfig: string) => {
+  report.note(`$ kubectl ${IMPORT_LOGS_COMMAND.join(' ')}`);
+  return runQuoted(report, kubectl, IMPORT_LOGS_COMMAND, kubeconfig);
 };
 
 export interface ImageCheck {
+  node: string;
   /** As the pod spec writes it. */
   image: string;
   found: boolean;
-  names: string[];
 }
 
-/** CRI ImageStatus for each image, the question kubelet asks before it would pull. */
-export const checkImagesPresent = async (rig: NodeRig, images: readonly string[]): Promise<ImageCheck[]> => {
+/** CRI ImageStatus for each image on each node, the question kubelet asks before it would pull. */
+export const checkImagesPresent = async (
+  cluster: ClusterStatus,
+  images: readonly string[],
+): Promise<ImageCheck[]> => {
   const checks: ImageCheck[] = [];
-  for (const image of images) {
-    const status = await imageStatus(rig.containerd.address, normalizeReference(image));
-    checks.push({ image, found: status.found, names: [...status.repoTags, ...status.repoDigests] });
+  for (const node of cluster.nodes) {
+    for (const image of images) {
+      const status = await imageStatus(node.containerd, normalizeReference(image));
+      checks.push({ node: node.name, image, found: status.found });
+    }
   }
   return checks;
-};
-
-/** `ctr -n k8s.io images ls`, only the chart's repositories: what an operator types on the node. */
-export const listNodeImages = async (rig: NodeRig, filter: string): Promise<string[]> => {
-  const { stdout } = await run('ctr', ['-n', 'k8s.io', 'images', 'ls'], { env: ctrEnv(rig) });
-  const [header = '', ...rows] = stdout.split('\n');
-  return [header, ...rows.filter((row) => row.includes(filter))];
 };

@@ -1,7 +1,5 @@
 // Fills the throwaway registry with what a real one would hold for the chart: its four application images,
-// built from bytes by the test image factory, and the importer image built from importer/Dockerfile.
-import { run } from '../../lib/exec/run.ts';
-import { parseReference } from '../../lib/reference/index.ts';
+// built from bytes by the test image factory. There is no importer image: it travels in the images directory.
 import {
   type BuiltImage,
   dockerImage,
@@ -9,7 +7,6 @@ import {
   ociImage,
   pushImage,
 } from '../../rig/factory/index.ts';
-import { ensureImporterImage } from '../../rig/importer-image.ts';
 import type { RigInfo } from '../../rig/types.ts';
 
 export interface SeededImage {
@@ -48,26 +45,4 @@ export const seedApplicationImages = async (rig: Pick<RigInfo, 'registry'>): Pro
   const worker = images.find((image) => image.chartReference.startsWith('airlock/demo-worker:'));
   if (!worker) throw new Error('demo: the worker image was not seeded');
   return { images, workerDigest: worker.digest };
-};
-
-/**
- * Builds the importer image in the throwaway dockerd and pushes it to the registry, so the exporter
- * fetches it like every other image of the chart.
- */
-export const seedImporterImage = async (rig: Pick<RigInfo, 'registry' | 'docker'>): Promise<SeededImage> => {
-  const { reference } = await ensureImporterImage(rig);
-  const { path, tag } = parseReference(reference);
-  const target = `${rig.registry.host}/${path}:${tag ?? 'latest'}`;
-  const env = { DOCKER_HOST: rig.docker.host };
-  await run('docker', ['tag', reference, target], { env });
-  // dockerd treats 127.0.0.0/8 as an insecure registry: plain HTTP, no daemon configuration needed.
-  await run('docker', ['push', target], { env, timeout: 5 * 60_000 });
-  const { stdout } = await run(
-    'docker',
-    ['image', 'inspect', '--format', '{{index .RepoDigests 0}}', target],
-    {
-      env,
-    },
-  );
-  return { chartReference: reference, pushedTo: target, digest: stdout.trim().split('@')[1] ?? '' };
 };

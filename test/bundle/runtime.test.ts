@@ -77,6 +77,8 @@ describe('the amd64 runtime in a host image that holds nothing', () => {
     ['removed', 'importer/linux-amd64/bin/ctr', (path: string) => rm(path), 'listed in SHA256SUMS, missing'],
     ['altered', 'importer/linux-amd64/importer.mjs', alterFile, 'altered: sha256 does not match SHA256SUMS'],
     ['altered', 'importer/linux-amd64/bin/node', alterFile, 'altered: sha256 does not match SHA256SUMS'],
+    ['altered', 'importer/linux-amd64/bin/ctr', alterFile, 'altered: sha256 does not match SHA256SUMS'],
+    ['altered', 'importer/linux-amd64/lib/libc.so.6', alterFile, 'altered: sha256 does not match SHA256SUMS'],
   ] as const) {
     it(`stops with one line naming a ${fault} runtime file (${file}) and imports nothing`, async () => {
       const fixtures = freshFixtures(`bundle-${fault}`);

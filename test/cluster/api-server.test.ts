@@ -1,6 +1,14 @@
 // The API server alone, in-process: the checks and verbs Helm and kubectl rely on, spoken over HTTP.
+import { writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { issueToken } from '../../rig/cluster/api/identity.ts';
 import { type ControlPlane, startControlPlane } from '../../rig/cluster/control-plane.ts';
+import { kubeconfigFor } from '../../rig/cluster/kubeconfig.ts';
+import { makeRigDir } from '../../rig/workdir.ts';
+import { against, kubectlPath } from './helpers.ts';
 
 let plane: ControlPlane;
 
@@ -129,5 +137,137 @@ describe('the stand-in API server', () => {
     expect(missing.body.kind).toBe('Status');
     const patch = await call('PATCH', '/api/v1/namespaces/default/configmaps/warned', {}, 'text/plain');
     expect(patch.status).toBe(415);
+  });
+
+  it("serves /openapi/v2 as JSON with each kind's GroupVersionKind, and as gnostic protobuf when asked", async () => {
+    const json = await call('GET', '/openapi/v2');
+    expect(json.body.swagger).toBe('2.0');
+    expect(json.body.definitions['io.k8s.api.batch.v1.Job']['x-kubernetes-group-version-kind']).toEqual([
+      { group: 'batch', version: 'v1', kind: 'Job' },
+    ]);
+    expect(json.body.definitions['io.k8s.api.batch.v1.JobSpec'].properties.template).toEqual({
+      $ref: '#/definitions/io.k8s.api.core.v1.PodTemplateSpec',
+    });
+    const protobuf = await fetch(`${plane.url}/openapi/v2`, {
+      headers: { Accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' },
+    });
+    expect(protobuf.headers.get('content-type')).toBe('application/octet-stream');
+    // Document.swagger is field 1, a string: tag 0x0a, length 3, "2.0".
+    expect(Buffer.from(await protobuf.arrayBuffer()).subarray(0, 5)).toEqual(
+      Buffer.from('\x0a\x032.0', 'latin1'),
+    );
+  });
+
+  it('kubectl validates a List client-side against /openapi/v2: an unknown field in an item is named', async () => {
+    const home = await makeRigDir('airlock-v2-');
+    const kubeconfig = join(home, 'kubeconfig');
+    await writeFile(kubeconfig, kubeconfigFor(plane.url));
+    const kubectl = await kubectlPath();
+    const run = against(kubeconfig, home);
+    const list = (spec: Record<string, unknown>) =>
+      stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [{ ...job, metadata: { name: 'listed' }, spec }, configMap('listed')],
+      });
+    await writeFile(join(home, 'bad.yaml'), list({ ...job.spec, bogus: 1 }));
+    const refused = await run(kubectl, ['create', '-f', join(home, 'bad.yaml')]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain(
+      'ValidationError(Job.spec): unknown field "bogus" in io.k8s.api.batch.v1.JobSpec',
+    );
+    await writeFile(join(home, 'good.yaml'), list(job.spec));
+    const created = await run(kubectl, ['create', '-f', join(home, 'good.yaml')]);
+    expect(created.stdout).toBe('job.batch/listed created\nconfigmap/listed created');
+  });
+
+  it("takes a pod's service account token over HTTPS and applies RBAC: allowed, 403 in the real words, 401 once the pod is gone", async () => {
+    const secure = (method: string, path: string, token: string) =>
+      new Promise<{ status: number; body: { message?: string } }>((resolve, reject) => {
+        const outgoing = httpsRequest(
+          {
+            host: plane.secure.host,
+            port: plane.secure.port,
+            method,
+            path,
+            ca: plane.identity.caPem,
+            headers: { authorization: `Bearer ${token}` },
+          },
+          (response) => {
+            let text = '';
+            response.on('data', (chunk) => {
+              text += chunk;
+            });
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) }));
+          },
+        );
+        outgoing.on('error', reject);
+        outgoing.end();
+      });
+    const ns = '/api/v1/namespaces/default';
+    expect(
+      (
+        await call('POST', `${ns}/serviceaccounts`, {
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: { name: 'cleaner' },
+        })
+      ).status,
+    ).toBe(201);
+    const role = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'cleaner' },
+      rules: [{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['deletecollection'] }],
+    };
+    expect(
+      (await call('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles', role)).status,
+    ).toBe(201);
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'cleaner' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cleaner' },
+      subjects: [{ kind: 'ServiceAccount', name: 'cleaner', namespace: 'default' }],
+    };
+    expect(
+      (await call('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', binding))
+        .status,
+    ).toBe(201);
+    const missing = await call('POST', `${ns}/pods`, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'nobody' },
+      spec: { serviceAccountName: 'ghost', containers: [{ name: 'main', image: 'example.com/app:1' }] },
+    });
+    expect(missing.status).toBe(403);
+    expect(missing.body.message).toBe(
+      'pods "nobody" is forbidden: error looking up service account default/ghost: serviceaccount "ghost" not found',
+    );
+    const pod = await call('POST', `${ns}/pods`, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'cleaner' },
+      spec: { serviceAccountName: 'cleaner', containers: [{ name: 'main', image: 'example.com/app:1' }] },
+    });
+    expect(pod.status).toBe(201);
+    expect(pod.body.spec.containers[0].volumeMounts).toEqual([
+      expect.objectContaining({ mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }),
+    ]);
+    const token = issueToken(plane.identity, plane.store, {
+      namespace: 'default',
+      serviceAccountName: 'cleaner',
+      podName: 'cleaner',
+      podUid: pod.body.metadata.uid,
+    });
+    expect((await secure('DELETE', '/apis/batch/v1/namespaces/default/jobs', token)).status).toBe(200);
+    const denied = await secure('GET', `${ns}/secrets`, token);
+    expect(denied.status).toBe(403);
+    expect(denied.body.message).toBe(
+      'secrets is forbidden: User "system:serviceaccount:default:cleaner" cannot list resource "secrets" in API group "" in the namespace "default"',
+    );
+    expect((await secure('GET', `${ns}/secrets`, `${token}x`)).status).toBe(401);
+    expect((await call('DELETE', `${ns}/pods/cleaner`)).status).toBe(200);
+    expect((await secure('DELETE', '/apis/batch/v1/namespaces/default/jobs', token)).status).toBe(401);
   });
 });

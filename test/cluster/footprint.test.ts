@@ -34,7 +34,11 @@ afterAll(async () => {
 });
 
 it('four nodes, each running a DaemonSet pod, keep at most 300 MB resident (daemon, containerds and shims)', async () => {
+  const started = Date.now();
   const status = await startCluster({ dir, nodes: 4 });
+  // The issue's 10 s start target is met on an idle machine only; the figure is logged, not asserted, as the
+  // suite shares two cores with other work (docs/testing.md keeps the measurements).
+  process.stdout.write(`cluster up with 4 nodes in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   const kubectl = against(status.kubeconfig, join(dir, 'home'));
   const binary = await kubectlPath();
   await writeFile(join(dir, 'ds.yaml'), DAEMON_SET);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseFlags } from '../../lib/config/flags.ts';
+import { parseFlags, wholeNumber, wholeNumberFrom } from '../../lib/config/flags.ts';
 
 const SPECS = {
   chart: { type: 'string' },
@@ -28,5 +28,32 @@ describe('parseFlags', () => {
     [['--list=yes'], "Option '--list' does not take an argument — see --help"],
   ])('refuses %j in one line', (argv, message) => {
     expect(() => parseFlags(argv, SPECS)).toThrow(expect.objectContaining({ code: 'BAD_INPUT', message }));
+  });
+});
+
+describe('whole numbers', () => {
+  it('reads a whole number at or above the minimum', () => {
+    expect(wholeNumber('retries', '0', 0)).toBe(0);
+    expect(wholeNumberFrom('AIRLOCK_CONCURRENCY', '4', 1)).toBe(4);
+  });
+
+  it.each([
+    [
+      () => wholeNumber('concurrency', '0', 1),
+      '--concurrency',
+      '--concurrency: expected a whole number of at least 1, got "0"',
+    ],
+    [
+      () => wholeNumber('retries', '1.5', 0),
+      '--retries',
+      '--retries: expected a whole number of at least 0, got "1.5"',
+    ],
+    [
+      () => wholeNumberFrom('AIRLOCK_TIMEOUT', 'ten', 1),
+      'AIRLOCK_TIMEOUT',
+      'AIRLOCK_TIMEOUT: expected a whole number of at least 1, got "ten"',
+    ],
+  ])('refuses a bad value naming the flag or variable it came from (%#)', (read, subject, message) => {
+    expect(read).toThrow(expect.objectContaining({ code: 'BAD_INPUT', subject, message }));
   });
 });

@@ -21,7 +21,7 @@ const startDemo = (output: string) =>
     reject: false,
     stdin: 'ignore',
     env: { CI: 'true' },
-    timeout: 10 * 60_000,
+    timeout: 14 * 60_000,
   });
 
 const rigDirOf = (log: string): string => {
@@ -49,18 +49,35 @@ const processesUsing = async (dir: string): Promise<string[]> => {
 const freshOutput = () => join(tmpdir(), `airlock-demo-test-${process.pid}-${Date.now()}`);
 
 describe('npm run demo', () => {
-  it('exports the chart, imports it on the node and shows every image the pods use as present', async () => {
+  it('exports with the bundle, installs the chart on two nodes and shows every image the pods use as present on each', async () => {
     const output = freshOutput();
     try {
       const result = await startDemo(output);
       const log = String(result.all);
       expect(result.exitCode, log).toBe(0);
-      expect(log).toMatch(/^1\. Start a throwaway registry/m);
-      expect(log).toMatch(/^8\. Check: the images the chart's pods use are on the node$/m);
-      for (const image of CHART_IMAGES) expect(log).toMatch(new RegExp(`^ {5}present {2}${image}`, 'm'));
+      expect(log).toMatch(/^1\. Start a throwaway registry and Helm$/m);
+      expect(log).toContain('--importer bundle');
+      expect(log).toContain(
+        '$ helm install demo ./helm -n demo --create-namespace --set imagePull.enabled=true',
+      );
+      expect(log).toContain(
+        '$ kubectl logs -n demo -l app.kubernetes.io/component=image-import --tail=-1 --prefix',
+      );
+      // kubectl's --prefix names each node's Job pod; each importer reports its node and no failure.
+      for (const node of ['node-1', 'node-2']) {
+        expect(log).toMatch(
+          new RegExp(`"airlock":"import-summary","node":"${node}","runtime":"containerd".*"failed":0`),
+        );
+        for (const image of CHART_IMAGES) {
+          expect(log).toMatch(new RegExp(`^ {5}present {2}${node} {2}${image}`, 'm'));
+        }
+      }
       expect(log).not.toContain('MISSING');
-      expect(log).toMatch(/"airlock":"import-summary","node":"demo-node","runtime":"containerd".*"failed":0/);
-      expect(log).toMatch(/^demo passed in [\d.]+ s: 4 of 4 images the chart's pods use are in containerd/m);
+      // No importer image: nothing built, pushed, exported or loaded.
+      expect(log).not.toMatch(/airlock_importer_|docker push|images import/);
+      expect(log).toMatch(
+        /^demo passed in [\d.]+ s: the 4 images the chart's pods use are in containerd \(k8s\.io\) on all 2 nodes$/m,
+      );
       expect(log).toContain(`archives kept in ${output}/`);
 
       const manifest = JSON.parse(await readFile(join(output, 'images.json'), 'utf8'));
@@ -70,23 +87,27 @@ describe('npm run demo', () => {
         'docker.io/airlock/demo-metrics:1.0.0',
         'docker.io/airlock/demo-web:1.0.0',
         expect.stringMatching(/^docker\.io\/airlock\/demo-worker@sha256:[0-9a-f]{64}$/),
-        'docker.io/airlock/importer:0.1.0',
       ]);
       const sums = await readFile(join(output, 'SHA256SUMS'), 'utf8');
-      // One line per archive, then the importer runtime's files (the exporter adds them when the hook renders).
+      // One line per archive, then the importer runtime's files (--importer bundle).
       const lines = sums.trim().split('\n');
-      expect(lines.filter((line) => !/ {2}importer\//.test(line))).toHaveLength(5);
+      expect(lines.filter((line) => !/ {2}importer\//.test(line))).toHaveLength(4);
       expect(lines.some((line) => line.endsWith('  importer/linux-amd64/importer.mjs'))).toBe(true);
 
       const workDir = rigDirOf(log);
       expect(await exists(workDir)).toBe(false);
       expect(await processesUsing(workDir)).toEqual([]);
+      // The cluster's daemon, containerds and shims run with paths under its directory.
+      const clusterDir = /containerd at (\S+)\/nodes\//.exec(log)?.[1];
+      expect(clusterDir, log).toBeDefined();
+      expect(await processesUsing(clusterDir ?? '')).toEqual([]);
+      expect(await exists(clusterDir ?? '')).toBe(false);
     } finally {
       await rm(output, { recursive: true, force: true });
     }
-  }, 600_000);
+  }, 900_000);
 
-  it('stops its registry, containerd and dockerd and exits 130 when interrupted', async () => {
+  it('stops its registry and cluster and exits 130 when interrupted', async () => {
     const output = freshOutput();
     try {
       const demo = startDemo(output);
@@ -104,7 +125,7 @@ describe('npm run demo', () => {
       const result = await demo;
       const log = String(result.all);
       expect(result.exitCode, log).toBe(130);
-      expect(log).toContain('interrupted: stopping the throwaway registry, containerd and dockerd');
+      expect(log).toContain('interrupted: stopping the throwaway registry and cluster');
       expect(log).toMatch(/^stopped the throwaway rig in [\d.]+ s$/m);
       const workDir = rigDirOf(log);
       expect(await exists(workDir)).toBe(false);

@@ -2,7 +2,18 @@
 // chart with the import hook on and a host image that holds nothing of ours, run the hook Job's pod as kubelet
 // would (its image, command, env, hostPaths) on the rig's containerd or dockerd, then ask the runtime for every
 // image exactly as the app's Deployments reference it.
-import { appendFile, copyFile, mkdir, mkdtemp, readdir, rm, truncate } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import {
+  appendFile,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  truncate,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -21,7 +32,8 @@ import { imageStatus } from '../../rig/cri.ts';
 import { ociImage, pushImage } from '../../rig/factory/index.ts';
 import { type PodRuntime, runPod } from '../../rig/kubelet.ts';
 import { importPauseImage, PAUSE_IMAGE } from '../../rig/pause-image.ts';
-import { loadEmptyHostImage } from '../bundle/support.ts';
+import { type PodResolver, startPod } from '../../rig/pods/index.ts';
+import { alterFile, loadEmptyHostImage } from '../bundle/support.ts';
 import {
   helmBinaries,
   imagesOf,
@@ -142,6 +154,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
+
+// The hook's pod refers to no ConfigMap, Secret or token.
+const noObjects: PodResolver = {
+  configMap: () => undefined,
+  secret: () => undefined,
+  serviceAccountToken: () => {
+    throw new Error('the import pod mounts no service account token');
+  },
+};
 
 const rigSocket = (runtime: PodRuntime) =>
   runtime === 'docker' ? rig.docker.socket : rig.containerd.address;
@@ -300,31 +321,83 @@ describe.each(helmBinaries())('the import hook rendered by $name, in bundle mode
 });
 
 describe('bad input on a node', () => {
-  it('does not start in a host image the node does not hold: the Job never pulls it', async () => {
+  it('waits in ErrImageNeverPull in a host image the node does not hold: the Job never pulls it', async () => {
     const absent = 'localhost/airlock/absent:1';
-    const { spec } = await renderHook(rig.helm.v4.path, 'containerd', 'ignore', { hostImage: absent });
+    const { spec, appImages } = await renderHook(rig.helm.v4.path, 'containerd', 'ignore', {
+      hostImage: absent,
+    });
     expect(spec.containers[0]?.imagePullPolicy).toBe('Never');
-    await expect(runHook(spec, 'containerd')).rejects.toThrow(`image ${absent} is not present in containerd`);
-  });
-
-  it('fails at once on a node architecture the export has no runtime for, naming its runtime path', async () => {
-    const { spec } = await renderHook(rig.helm.v4.path, 'containerd', 'ignore', { arch: 'arm64' });
-    const result = await runHook(spec, 'containerd');
-    expect(result.exitCode).not.toBe(0);
-    expect(result.logs).toContain('/images/importer/linux-arm64/lib/ld-linux-aarch64.so.1');
-  });
-
-  it('stops with one line naming a runtime file that is missing, and imports nothing', async () => {
-    const { spec, appImages } = await renderHook(rig.helm.v4.path, 'containerd', 'fail');
-    const damaged = await mkdtemp(join(workDir, 'damaged-'));
-    await run('cp', ['-a', `${imagesDir}/.`, damaged]);
-    await rm(join(damaged, 'importer/linux-amd64/bin/ctr'));
     await removeAppImages('containerd', appImages);
-    const result = await runHook(spec, 'containerd', damaged);
+    // The node's filesystem as kubelet sees it: the images directory and the runtime socket at their node paths.
+    const root = await mkdtemp(join(workDir, 'node-root-'));
+    await mkdir(join(root, NODE_IMAGES, '..'), { recursive: true });
+    await symlink(imagesDir, join(root, NODE_IMAGES));
+    await mkdir(join(root, SOCKETS.containerd, '..'), { recursive: true });
+    await symlink(rig.containerd.address, join(root, SOCKETS.containerd));
+    const pod = startPod(
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'import-absent-host-image', namespace: 'default', uid: randomUUID() },
+        spec: { ...spec, nodeName: NODE },
+      },
+      { address: rig.containerd.address, node: { name: NODE, root, resolver: noObjects } },
+    );
+    try {
+      const status = await pod.waitFor(
+        (current) => current.containerStatuses?.[0]?.state?.waiting?.reason === 'ErrImageNeverPull',
+        60_000,
+      );
+      expect(status.containerStatuses?.[0]?.state?.waiting?.message).toBe(
+        `Container image "${absent}" is not present with pull policy of Never`,
+      );
+      expect(status.phase).toBe('Pending');
+    } finally {
+      await pod.remove(0);
+    }
+    for (const reference of appImages) expect(await present('containerd', reference), reference).toBe(false);
+  });
+
+  it('names the platforms the export holds on a node whose architecture it left out, and imports nothing', async () => {
+    // Exported for linux/arm64 only; the rig's node is amd64, and the chart renders its amd64 loader path.
+    const armOnly = await mkdtemp(join(workDir, 'arm64-only-'));
+    await run('cp', ['-a', `${imagesDir}/.`, armOnly]);
+    await rm(join(armOnly, 'importer'), { recursive: true });
+    const { manifest: importer } = await exportImporterRuntime({
+      output: armOnly,
+      platforms: [parsePlatform('linux/arm64')],
+      version: '0.1.0',
+    });
+    const exported = JSON.parse(await readFile(join(imagesDir, 'images.json'), 'utf8'));
+    await writeOutputs(armOnly, { ...exported, importer });
+    const { spec, appImages } = await renderHook(rig.helm.v4.path, 'containerd', 'fail');
+    await removeAppImages('containerd', appImages);
+    const result = await runHook(spec, 'containerd', armOnly);
     expect(result.exitCode).toBe(1);
     expect(result.logs.trim().split('\n')).toEqual([
-      'error: importer/linux-amd64/bin/ctr: listed in SHA256SUMS, missing — copy the exported images directory to this node again',
+      'error: this node is linux/amd64 and the images directory holds the importer runtime for linux/arm64 only — export again with --platform linux/amd64 added and copy the images directory to this node again',
     ]);
     for (const reference of appImages) expect(await present('containerd', reference), reference).toBe(false);
   });
+
+  it.each([
+    ['missing', 'bin/ctr', (path: string) => rm(path), 'listed in SHA256SUMS, missing'],
+    ['altered', 'bin/node', alterFile, 'altered: sha256 does not match SHA256SUMS'],
+  ] as const)(
+    'stops with one line naming a runtime file that is %s (%s), and imports nothing',
+    async (_fault, file, damage, reason) => {
+      const { spec, appImages } = await renderHook(rig.helm.v4.path, 'containerd', 'fail');
+      const damaged = await mkdtemp(join(workDir, 'damaged-'));
+      await run('cp', ['-a', `${imagesDir}/.`, damaged]);
+      await damage(join(damaged, 'importer/linux-amd64', file));
+      await removeAppImages('containerd', appImages);
+      const result = await runHook(spec, 'containerd', damaged);
+      expect(result.exitCode).toBe(1);
+      expect(result.logs.trim().split('\n')).toEqual([
+        `error: importer/linux-amd64/${file}: ${reason} — copy the exported images directory to this node again`,
+      ]);
+      for (const reference of appImages)
+        expect(await present('containerd', reference), reference).toBe(false);
+    },
+  );
 });

@@ -125,7 +125,8 @@ export interface ExportRun {
   stderr: string;
 }
 
-const collector = () => {
+/** A writable that keeps what a command prints, for its stdout or stderr. */
+export const collector = () => {
   const chunks: Buffer[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, callback) {

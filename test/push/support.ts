@@ -1,30 +1,15 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { run } from '../../lib/exec/run.ts';
 import { runPushCommand } from '../../lib/push/command.ts';
 import { type FaultProxy, startFaultProxy } from '../../rig/fault-proxy.ts';
-import { rig, scratch } from '../export/support.ts';
+import { collector, type ExportRun, rig, scratch } from '../export/support.ts';
 
 export { rig, scratch };
 
-export interface PushRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const collector = () => {
-  const chunks: Buffer[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      chunks.push(Buffer.from(chunk));
-      callback();
-    },
-  });
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
-};
+/** Exit code and output of one push, as of an export. */
+export type PushRun = ExportRun;
 
 /** `./scripts/push-images.ts argv` in this process; DOCKER_CONFIG points at `dockerConfig` when given. */
 export const runPush = async (

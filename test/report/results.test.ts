@@ -28,7 +28,7 @@ const failed: ImageResult = {
   image: 'docker.io/library/app:1',
   outcome: 'failed',
   seconds: 2,
-  reason: 'docker.io/library/app:1: manifest unknown',
+  reason: 'manifest unknown',
   code: 'NOT_FOUND',
 };
 
@@ -47,17 +47,41 @@ describe('result lines', () => {
 
   it('builds a failed result from an AirlockError with its code, from a bug with its stack', () => {
     const started = performance.now();
-    const expected = failedResult('a', started, new AirlockError('TIMEOUT', 'a: took too long'));
+    const expected = failedResult(
+      'a',
+      started,
+      new AirlockError('TIMEOUT', 'took too long', { subject: 'a' }),
+    );
     expect(expected).toMatchObject({
       image: 'a',
       outcome: 'failed',
-      reason: 'a: took too long',
+      reason: 'took too long',
       code: 'TIMEOUT',
     });
+    expect(formatFailureLine(expected)).toBe('a: took too long [TIMEOUT]');
     expect(expected.seconds).toBeGreaterThanOrEqual(0);
     const bug = failedResult('b', started, new TypeError('x is undefined'));
     expect(bug.code).toBeUndefined();
     expect(bug.reason).toMatch(/^TypeError: x is undefined\n\s+at /);
+  });
+});
+
+describe('errors about another subject', () => {
+  it('keeps the subject in the reason when the error is about something other than the image', () => {
+    const error = new AirlockError('ARCHIVE_CORRUPT', 'bad tar header at byte 512', {
+      subject: '/images/a.tar',
+    });
+    expect(error.message).toBe('/images/a.tar: bad tar header at byte 512');
+    const result = failedResult('a.tar', performance.now(), error);
+    expect(result.reason).toBe('/images/a.tar: bad tar header at byte 512');
+    expect(formatFailureLine(result)).toBe(
+      'a.tar: /images/a.tar: bad tar header at byte 512 [ARCHIVE_CORRUPT]',
+    );
+  });
+
+  it('reads an error without a subject as its whole message', () => {
+    const result = failedResult('a', performance.now(), new AirlockError('NETWORK', 'connection reset'));
+    expect(formatFailureLine(result)).toBe('a: connection reset [NETWORK]');
   });
 });
 

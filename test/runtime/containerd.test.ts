@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { run } from '../../lib/exec/run.ts';
 import { parseImportedNames, parseServerVersion } from '../../lib/runtime/containerd.ts';
 import { createContainerdRuntime, parseImageList } from '../../lib/runtime/index.ts';
-import { garbageTar, processRunning, stalledTar, uniqueRepository } from './helpers.ts';
+import { failingTar, garbageTar, processRunning, stalledTar, uniqueRepository } from './helpers.ts';
 import { type TestImageTar, writeTestImageTar } from './image-tar.ts';
 
 const rig = inject('rig');
@@ -115,13 +115,7 @@ describe('containerd runtime', () => {
   it('reports a failing source rather than the EOF ctr then sees', async () => {
     const bytes = await readFile(image.path);
     const broken = new Error('disk read error on the archive');
-    const source = new Readable({
-      read() {
-        this.push(bytes.subarray(0, 4096));
-        this.destroy(broken);
-      },
-    });
-    await expect(runtime().importTar(source)).rejects.toBe(broken);
+    await expect(runtime().importTar(failingTar(bytes.subarray(0, 4096), broken))).rejects.toBe(broken);
   });
 
   it('kills ctr when the signal aborts and rejects promptly', async () => {

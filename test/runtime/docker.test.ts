@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { run } from '../../lib/exec/run.ts';
 import { readLoadMessages, toRuntimeImages } from '../../lib/runtime/docker.ts';
 import { createDockerRuntime, dockerSocketOf } from '../../lib/runtime/index.ts';
-import { garbageTar, stalledTar, uniqueRepository } from './helpers.ts';
+import { failingTar, garbageTar, stalledTar, uniqueRepository } from './helpers.ts';
 import { type TestImageTar, writeTestImageTar } from './image-tar.ts';
 
 const rig = inject('rig');
@@ -96,13 +96,7 @@ describe('docker runtime', () => {
   it('reports a failing source rather than what Docker makes of the cut stream', async () => {
     const bytes = await readFile(image.path);
     const broken = new Error('disk read error on the archive');
-    const source = new Readable({
-      read() {
-        this.push(bytes.subarray(0, 4096));
-        this.destroy(broken);
-      },
-    });
-    await expect(runtime().importTar(source)).rejects.toBe(broken);
+    await expect(runtime().importTar(failingTar(bytes.subarray(0, 4096), broken))).rejects.toBe(broken);
   });
 
   it('aborts a load when the signal fires and rejects promptly', async () => {
@@ -158,6 +152,38 @@ describe('docker failures', () => {
       await expect(full.importTar(image.open())).rejects.toMatchObject({
         code: 'DISK_FULL',
         message: expect.stringMatching(/no space left on device .*Docker's data root \/data\/docker/),
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('docker connections', () => {
+  it('maps a daemon that accepts the connection and never answers to RUNTIME_UNREACHABLE', async () => {
+    const socketPath = join(dir, 'silent-docker.sock');
+    const server = createServer(() => undefined);
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    try {
+      const silent = createDockerRuntime({ host: `unix://${socketPath}`, requestTimeoutMs: 300 });
+      await expect(silent.listImages()).rejects.toMatchObject({
+        code: 'RUNTIME_UNREACHABLE',
+        message: `docker at unix://${socketPath}: GET /images/json: no answer within 300ms`,
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('maps a daemon that closes the connection without an answer to RUNTIME_UNREACHABLE', async () => {
+    const socketPath = join(dir, 'closing-docker.sock');
+    const server = createServer((request) => request.socket.destroy());
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    try {
+      await expect(createDockerRuntime({ host: socketPath }).version()).rejects.toMatchObject({
+        code: 'RUNTIME_UNREACHABLE',
+        message: `docker at unix://${socketPath}: GET /version: the daemon closed the connection`,
       });
     } finally {
       await new Promise((resolve) => server.close(resolve));

@@ -21,6 +21,15 @@ export const stalledTar = (head: Buffer): Readable => {
   });
 };
 
+/** Hands over `head`, then fails with `error`, like a disk that stops reading mid-archive. */
+export const failingTar = (head: Buffer, error: Error): Readable =>
+  new Readable({
+    read() {
+      this.push(head);
+      this.destroy(error);
+    },
+  });
+
 /** True while a process whose command line contains `marker` is running. */
 export const processRunning = async (marker: string): Promise<boolean> => {
   const { stdout } = await run('ps', ['-eo', 'args']);

@@ -1,6 +1,7 @@
 // The verbs on stored objects: get, list, create, update, delete, deletecollection. PATCH and apply live in
 // apply.ts, watch in watch.ts; all of them go through the store so every change reaches the watchers.
 import { randomUUID } from 'node:crypto';
+import { admitPod } from './admission.ts';
 import { applyDefaults, normalizeOnWrite } from './defaults.ts';
 import { managerFromUserAgent, recordManager } from './managed-fields.ts';
 import { apiVersionOf, type ResourceType } from './resources.ts';
@@ -148,6 +149,7 @@ export const insertObject = (store: Store, request: ApiRequest, input: KubeObjec
   object.metadata.uid = randomUUID();
   if (type.kind !== 'Pod' && type.kind !== 'Namespace') delete object.status;
   applyDefaults(object);
+  if (type.kind === 'Pod') admitPod(store, object);
   normalizeOnWrite(object);
   if (request.query.get('dryRun') === 'All') return withKind(type, object);
   return withKind(type, store.create(type.resource, object));

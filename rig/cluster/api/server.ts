@@ -1,10 +1,12 @@
 // The HTTP front of the stand-in API server on 127.0.0.1: discovery, OpenAPI, the resource verbs and pods/log.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createSecureServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { type AppliedConfigs, patchObject } from './apply.ts';
 import { deleteCollection, deleteObject } from './delete.ts';
 import { coreVersions, groupInfo, groupList, resourceList, versionInfo } from './discovery.ts';
+import { authenticate, type ClusterIdentity, type ServiceAccountUser } from './identity.ts';
 import {
   type ApiRequest,
   createObject,
@@ -14,7 +16,9 @@ import {
   updateObject,
 } from './objects.ts';
 import { openApiV3Document, openApiV3Index } from './openapi.ts';
+import { openApiV2Document, openApiV2Protobuf } from './openapi-v2.ts';
 import { decodeProtobufObject } from './protobuf.ts';
+import { authorize, verbOf } from './rbac.ts';
 import { parseResourcePath } from './route.ts';
 import { ApiError } from './status.ts';
 import type { Store } from './store.ts';
@@ -44,6 +48,16 @@ export interface ApiServerOptions {
   podLogs: PodLogWriter;
   /** Each request's method, path and status go here when set. */
   log?: (line: string) => void;
+  /** Set: an HTTPS endpoint for pods too, which takes service account tokens only and applies RBAC. */
+  identity?: ClusterIdentity;
+}
+
+export interface ApiServer {
+  /** Plain HTTP on loopback, no authentication: what the kubeconfig names (kubectl, Helm, the tests). */
+  url: string;
+  /** The in-cluster endpoint (KUBERNETES_SERVICE_HOST/PORT), when an identity was given. */
+  secure?: { host: string; port: number };
+  close(): Promise<void>;
 }
 
 const readBody = async (request: IncomingMessage): Promise<unknown> => {
@@ -81,10 +95,24 @@ const sendJson = (response: ServerResponse, code: number, body: unknown, warning
   response.end(text);
 };
 
+// client-go asks for gnostic's protobuf; older clients spelled the media type with '.v1.0' for '@v1.0'.
+const wantsProtobufV2 = (accept: string | undefined): boolean =>
+  (accept ?? '')
+    .split(',')
+    .some((type) => type.trim().startsWith('application/com.github.proto-openapi.spec.v2'));
+
+const sendOpenApiV2Protobuf = (response: ServerResponse): void => {
+  const bytes = openApiV2Protobuf();
+  // kube-openapi's handler answers the protobuf with this type: client-go's REST client cannot parse the '@'.
+  response.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': bytes.length });
+  response.end(bytes);
+};
+
 const discovery = (pathname: string, host: string): unknown => {
   if (pathname === '/version') return versionInfo();
   if (pathname === '/api') return coreVersions(host);
   if (pathname === '/apis') return groupList();
+  if (pathname === '/openapi/v2') return openApiV2Document();
   if (pathname === '/openapi/v3') return openApiV3Index();
   const parts = pathname.split('/').filter(Boolean);
   if (parts[0] === 'openapi' && parts[1] === 'v3') {
@@ -145,10 +173,15 @@ const dispatch = async (
   applied: AppliedConfigs,
   incoming: IncomingMessage,
   response: ServerResponse,
+  user?: ServiceAccountUser,
 ): Promise<void> => {
   const url = new URL(incoming.url ?? '/', 'http://localhost');
   const method = incoming.method ?? 'GET';
   const path = parseResourcePath(url.pathname);
+  // Discovery and OpenAPI are open to every authenticated user (system:discovery); the rest goes by RBAC.
+  if (user && path) authorize(options.store, user, { verb: verbOf(method, path, url.searchParams), path });
+  if (!path && method === 'GET' && url.pathname === '/openapi/v2' && wantsProtobufV2(incoming.headers.accept))
+    return sendOpenApiV2Protobuf(response);
   if (!path) {
     const document = method === 'GET' ? discovery(url.pathname, incoming.headers.host ?? '') : undefined;
     if (document) return sendJson(response, 200, document);
@@ -189,22 +222,58 @@ const dispatch = async (
   }
 };
 
-export const startApiServer = async (options: ApiServerOptions): Promise<{ server: Server; url: string }> => {
-  const applied: AppliedConfigs = new Map();
-  const server = createServer((incoming, response) => {
+const bearerUser = (options: ApiServerOptions, incoming: IncomingMessage): ServiceAccountUser => {
+  const token = /^Bearer (\S+)$/i.exec(incoming.headers.authorization ?? '')?.[1];
+  if (!token || !options.identity) throw new ApiError('Unauthorized', 'Unauthorized');
+  return authenticate(options.identity, options.store, token);
+};
+
+const requestHandler = (options: ApiServerOptions, applied: AppliedConfigs, secure: boolean) => {
+  return (incoming: IncomingMessage, response: ServerResponse): void => {
     response.on('finish', () => options.log?.(`${incoming.method} ${incoming.url} ${response.statusCode}`));
-    dispatch(options, applied, incoming, response).catch((error: unknown) => {
-      const apiError =
-        error instanceof ApiError
-          ? error
-          : new ApiError('InternalError', error instanceof Error ? error.message : String(error));
-      if (!(error instanceof ApiError))
-        options.log?.(`internal error: ${error instanceof Error ? error.stack : error}`);
-      if (response.headersSent) return response.end();
-      sendJson(response, apiError.code, apiError.toStatus());
-    });
-  });
+    Promise.resolve()
+      .then(() =>
+        dispatch(options, applied, incoming, response, secure ? bearerUser(options, incoming) : undefined),
+      )
+      .catch((error: unknown) => {
+        const apiError =
+          error instanceof ApiError
+            ? error
+            : new ApiError('InternalError', error instanceof Error ? error.message : String(error));
+        if (!(error instanceof ApiError))
+          options.log?.(`internal error: ${error instanceof Error ? error.stack : error}`);
+        if (response.headersSent) return response.end();
+        sendJson(response, apiError.code, apiError.toStatus());
+      });
+  };
+};
+
+const listen = async (server: Server): Promise<number> => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${port}` };
+  return (server.address() as AddressInfo).port;
+};
+
+const closeServer = async (server: Server): Promise<void> => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+};
+
+export const startApiServer = async (options: ApiServerOptions): Promise<ApiServer> => {
+  const applied: AppliedConfigs = new Map();
+  const servers: Server[] = [createServer(requestHandler(options, applied, false))];
+  const port = await listen(servers[0] as Server);
+  let secure: ApiServer['secure'];
+  if (options.identity) {
+    const { keyPem, caPem } = options.identity;
+    const server = createSecureServer({ key: keyPem, cert: caPem }, requestHandler(options, applied, true));
+    servers.push(server);
+    secure = { host: '127.0.0.1', port: await listen(server) };
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    secure,
+    close: async () => {
+      await Promise.all(servers.map(closeServer));
+    },
+  };
 };

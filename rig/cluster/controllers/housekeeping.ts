@@ -1,6 +1,7 @@
 // The small controllers: node lifecycle (Ready=Unknown and unreachable taints once heartbeats stop), the
 // namespace controller (empties a Terminating namespace, then removes it), the default ServiceAccount of every
 // namespace, and the garbage collector (dependents whose owners are gone).
+import { ROOT_CA_CONFIG_MAP } from '../api/admission.ts';
 import { RESOURCE_TYPES } from '../api/resources.ts';
 import type { Store } from '../api/store.ts';
 import { type KubeObject, nowTimestamp } from '../api/types.ts';
@@ -78,6 +79,27 @@ export const ensureDefaultServiceAccounts = (store: Store): void => {
       apiVersion: 'v1',
       kind: 'ServiceAccount',
       metadata: { name: 'default', namespace: name },
+    });
+  }
+};
+
+/** The root CA publisher: every namespace gets kube-root-ca.crt, which the token volume's ca.crt comes from. */
+export const publishRootCa = (store: Store, caPem: string): void => {
+  for (const namespace of store.list('namespaces')) {
+    const name = namespace.metadata.name ?? '';
+    if (namespace.metadata.deletionTimestamp || store.get('configmaps', name, ROOT_CA_CONFIG_MAP)) continue;
+    store.create('configmaps', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: ROOT_CA_CONFIG_MAP,
+        namespace: name,
+        annotations: {
+          'kubernetes.io/description':
+            'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.',
+        },
+      },
+      data: { 'ca.crt': caPem },
     });
   }
 };

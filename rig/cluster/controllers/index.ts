@@ -1,12 +1,14 @@
 // Runs every controller as one pass over the store: after each change (batched) and once a second, which is
 // how timers (deadlines, TTLs, heartbeats) take effect. Each controller is idempotent, so extra passes are free.
 import type { Store } from '../api/store.ts';
+import type { KubeObject } from '../api/types.ts';
 import { reconcileDaemonSet } from './daemonset.ts';
 import { reconcileDeployment } from './deployment.ts';
 import {
   collectGarbage,
   ensureDefaultServiceAccounts,
   finishNamespaces,
+  publishRootCa,
   watchNodeHeartbeats,
 } from './housekeeping.ts';
 import { reconcileJob } from './job.ts';
@@ -15,19 +17,38 @@ import { schedulePods } from './scheduler.ts';
 
 const TICK = 1_000;
 
-const pass = (store: Store): void => {
+export interface ControllerOptions {
+  log?: (line: string) => void;
+  /** The cluster CA, published as kube-root-ca.crt in every namespace. */
+  caPem?: string;
+}
+
+// One object's failure (a pod refused by admission, say) leaves the others reconciled; the next pass retries.
+const each = (objects: KubeObject[], reconcile: (object: KubeObject) => void, options: ControllerOptions) => {
+  for (const object of objects) {
+    try {
+      reconcile(object);
+    } catch (error) {
+      options.log?.(`${object.kind} ${object.metadata.namespace}/${object.metadata.name}: ${error}`);
+    }
+  }
+};
+
+const pass = (store: Store, options: ControllerOptions): void => {
   ensureDefaultServiceAccounts(store);
+  if (options.caPem) publishRootCa(store, options.caPem);
   finishNamespaces(store);
   collectGarbage(store);
   watchNodeHeartbeats(store);
-  for (const deployment of store.list('deployments')) reconcileDeployment(store, deployment);
-  for (const replicaSet of store.list('replicasets')) reconcileReplicaSet(store, replicaSet);
-  for (const daemonSet of store.list('daemonsets')) reconcileDaemonSet(store, daemonSet);
-  for (const job of store.list('jobs')) reconcileJob(store, job);
+  each(store.list('deployments'), (deployment) => reconcileDeployment(store, deployment), options);
+  each(store.list('replicasets'), (replicaSet) => reconcileReplicaSet(store, replicaSet), options);
+  each(store.list('daemonsets'), (daemonSet) => reconcileDaemonSet(store, daemonSet), options);
+  each(store.list('jobs'), (job) => reconcileJob(store, job), options);
   schedulePods(store);
 };
 
-export const startControllers = (store: Store, log?: (line: string) => void): (() => void) => {
+export const startControllers = (store: Store, options: ControllerOptions = {}): (() => void) => {
+  const { log } = options;
   let scheduled = false;
   let running = false;
   const run = (): void => {
@@ -35,7 +56,7 @@ export const startControllers = (store: Store, log?: (line: string) => void): ((
     if (running) return;
     running = true;
     try {
-      pass(store);
+      pass(store, options);
     } catch (error) {
       log?.(`controller pass failed: ${error instanceof Error ? error.stack : error}`);
     } finally {

@@ -1,6 +1,7 @@
 // What several controllers share: owner references, conditions that keep their transition time, status writes
 // that happen only when something changed, and pods made from a template.
 import { randomBytes } from 'node:crypto';
+import { admitPod } from '../api/admission.ts';
 import { applyDefaults } from '../api/defaults.ts';
 import type { Store } from '../api/store.ts';
 import { type KubeObject, nowTimestamp, type OwnerReference } from '../api/types.ts';
@@ -85,6 +86,7 @@ export const createPodFromTemplate = (
     spec: { ...template.spec, ...extra.spec },
   };
   applyDefaults(pod);
+  admitPod(store, pod);
   return store.create('pods', pod);
 };
 
