@@ -45,10 +45,8 @@ export const admitPod = (store: Store, pod: KubeObject): void => {
   }
   const automount = spec.automountServiceAccountToken ?? account.automountServiceAccountToken ?? true;
   if (!automount) return;
-  const containers: { volumeMounts?: { name?: string; readOnly?: boolean; mountPath: string }[] }[] = [
-    ...(spec.initContainers ?? []),
-    ...(spec.containers ?? []),
-  ];
+  type Container = { volumeMounts?: { name?: string; readOnly?: boolean; mountPath: string }[] };
+  const containers: Container[] = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
   if (
     containers.some((container) =>
       container.volumeMounts?.some((mount) => mount.mountPath === SERVICE_ACCOUNT_MOUNT),
@@ -56,11 +54,17 @@ export const admitPod = (store: Store, pod: KubeObject): void => {
   )
     return;
   const volume = `kube-api-access-${suffix()}`;
+  // New container objects, never the given ones: a controller's pod may share them with its template, and a
+  // mount added there would reach the next pod without its volume.
+  const mounted = (list: Container[] | undefined) =>
+    list?.map((container) => ({
+      ...container,
+      volumeMounts: [
+        ...(container.volumeMounts ?? []),
+        { name: volume, readOnly: true, mountPath: SERVICE_ACCOUNT_MOUNT },
+      ],
+    }));
   spec.volumes = [...(spec.volumes ?? []), accessVolume(volume)];
-  for (const container of containers) {
-    container.volumeMounts = [
-      ...(container.volumeMounts ?? []),
-      { name: volume, readOnly: true, mountPath: SERVICE_ACCOUNT_MOUNT },
-    ];
-  }
+  if (spec.initContainers) spec.initContainers = mounted(spec.initContainers);
+  if (spec.containers) spec.containers = mounted(spec.containers);
 };
