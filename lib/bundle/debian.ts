@@ -101,8 +101,8 @@ export const readRelease = async (
     } catch (error) {
       throw new AirlockError(
         'DIGEST_MISMATCH',
-        `${url}: signature not valid for ${DEBIAN_KEYRING}: ${(error as Error).message}`,
-        { cause: error },
+        `signature not valid for ${DEBIAN_KEYRING}: ${(error as Error).message}`,
+        { cause: error, subject: url },
       );
     }
   } else {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { x as extractTar } from 'tar';
 import { z } from 'zod';
-import { AirlockError } from '../errors.ts';
+import { AirlockError, DigestMismatchError } from '../errors.ts';
 import { run } from '../exec/run.ts';
 import type { NpmSource } from './lock.ts';
 
@@ -65,9 +65,11 @@ export const ensureNpmSource = async (source: NpmSource, dir: string): Promise<s
   const packed = await packNpmPackage(source.name, source.version, dir);
   if (packed.integrity !== source.integrity || packed.sha256 !== source.sha256) {
     await rm(packed.file, { force: true });
-    throw new AirlockError(
-      'DIGEST_MISMATCH',
-      `${source.name}@${source.version}: the registry served ${packed.integrity}, the lock says ${source.integrity} — nothing was used`,
+    throw new DigestMismatchError(
+      `the registry served ${packed.integrity}, the lock says ${source.integrity} — nothing was used`,
+      source.integrity,
+      packed.integrity,
+      { subject: `${source.name}@${source.version}` },
     );
   }
   return packed.file;

@@ -32,7 +32,8 @@ export class TagMovedError extends AirlockError {
   ) {
     super(
       'DIGEST_MISMATCH',
-      `${image}: tag moved: ${file} locks ${locked}, the registry now serves ${current} — check the new image, then re-run with --lock ${file} to accept it`,
+      `tag moved: ${file} locks ${locked}, the registry now serves ${current} — check the new image, then re-run with --lock ${file} to accept it`,
+      { subject: image },
     );
     this.name = 'TagMovedError';
   }

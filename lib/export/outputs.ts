@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { CHECKSUMS_FILE, formatChecksums, readChecksums } from '../archive/index.ts';
+import { CHECKSUMS_FILE, formatChecksums, IMAGES_JSON, readChecksums } from '../archive/index.ts';
 import { type ImporterManifest, importerFiles } from '../bundle/index.ts';
 
 /** One entry of images/images.json: what an operator (or a script) needs to know about each archive. */
@@ -30,13 +30,8 @@ export interface ImagesJson {
   importer?: ImporterManifest;
 }
 
-export const IMAGES_JSON = 'images.json';
-
-export const sha256File = async (file: string): Promise<string> => {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file), hash);
-  return hash.digest('hex');
-};
+// One sha256 of a file for the export and the importer runtime: the one that reads into reused buffers.
+export { sha256File } from '../bundle/hash.ts';
 
 /** Writes next to the archives, each file through a temporary name so a reader never sees half a list. */
 const writeAtomically = async (file: string, content: string) => {

@@ -89,7 +89,8 @@ const confirmNames = async (
   if (missing.length > 0) {
     throw new AirlockError(
       'ARCHIVE_CORRUPT',
-      `${name}: imported, but the runtime has no image named ${missing.join(', ')}`,
+      `imported, but the runtime has no image named ${missing.join(', ')}`,
+      { subject: name },
     );
   }
 };

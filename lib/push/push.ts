@@ -183,10 +183,9 @@ const readBack = async (work: ImageWork, options: PushArchivesOptions, repositor
   for (const repository of repositories) {
     const served = await options.uploader.readManifest(repository, work.image.top.digest);
     if (!served.bytes.equals(work.image.top.bytes)) {
-      throw new AirlockError(
-        'DIGEST_MISMATCH',
-        `${options.target.host}/${repository}@${work.image.top.digest}: the registry serves other bytes than were pushed`,
-      );
+      throw new AirlockError('DIGEST_MISMATCH', 'the registry serves other bytes than were pushed', {
+        subject: `${options.target.host}/${repository}@${work.image.top.digest}`,
+      });
     }
   }
 };
