@@ -44,9 +44,9 @@ const preloaded: Record<string, FixtureImage> = {};
 const ctrImport = async (path: string) =>
   run('ctr', ['--address', node.address, '-n', 'k8s.io', 'images', 'import', path]);
 
-/** name -> digest of every image in the rig's k8s.io namespace. */
+/** name -> digest of every image in this file's containerd's k8s.io namespace. */
 const snapshot = async (): Promise<Map<string, string>> =>
-  new Map([...(await containerdImages(rig))].map(([name, row]) => [name, row.digest]));
+  new Map([...(await containerdImages({ containerd: node }))].map(([name, row]) => [name, row.digest]));
 
 /** The node's own images: what kubelet and the hook run, loaded before any import with content of their own. */
 const preload = async (scratch: string) => {
