@@ -267,7 +267,14 @@ class Uploader implements RegistryUploader {
         attempt += 1;
         // After a failed attempt the bytes may have arrived whole (a reset after the registry committed them).
         if (attempt > 1 && (await this.hasBlob(repository, descriptor.digest, options.signal))) return;
-        await this.#uploadOnce(repository, descriptor, source, options);
+        try {
+          await this.#uploadOnce(repository, descriptor, source, options);
+        } catch (error) {
+          // A refused commit while another upload of the same blob (another archive of the same image) committed
+          // it: the registry stores a blob only under the digest it verified, so the blob being there is success.
+          if (await this.hasBlob(repository, descriptor.digest, options.signal).catch(() => false)) return;
+          throw error;
+        }
       },
       options.signal,
     );
