@@ -233,7 +233,9 @@ describe('a file swapped between verification and import', () => {
 describe('memory on the PAX bomb', () => {
   // The bundled importer, as a node runs it: measuring through tsx would add the transpiler's own memory, which
   // depends on whether its cache is cold (a fresh clone) or warm.
-  const REPORT_RSS = `data:text/javascript,process.on('exit', () => process.stderr.write('maxrss ' + process.resourceUsage().maxRSS + '\\n'))`;
+  // VmHWM, the peak of this process's own memory: getrusage's maxRSS survives exec, so a child of the vitest
+  // worker would report the worker's peak instead of its own.
+  const REPORT_RSS = `data:text/javascript,import { readFileSync } from 'node:fs'; process.on('exit', () => process.stderr.write('peak ' + /VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1] + '\\n'))`;
   let script: string;
   let scratch: string;
 
@@ -252,7 +254,7 @@ describe('memory on the PAX bomb', () => {
       ['--import', REPORT_RSS, script, '--dir', imagesDir, '--containerd-address', node.address],
       { env: { ...releaseEnv(names), NODE_NAME: 'node-a' } },
     );
-    return Number(/maxrss (\d+)/.exec(stderr)?.[1]);
+    return Number(/peak (\d+)/.exec(stderr)?.[1]);
   };
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
