@@ -22,7 +22,9 @@ const removeSandbox = async (cri: ReturnType<typeof criClient>, id: string): Pro
       return;
     } catch (error) {
       if (isNotFound(error)) return;
-      if (attempt >= 5 || !/still running|to stop first/.test(String(error))) throw error;
+      if (attempt >= 5 || !/still running|to stop first|starting state/.test(String(error))) throw error;
+      // A container still starting settles within moments; give it one before stopping again.
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
     }
   }
 };

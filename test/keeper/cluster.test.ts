@@ -325,16 +325,21 @@ describe('the keeper on the cluster stand-in', () => {
       patch,
     ]);
     expect(patched.exitCode, patched.stderr).toBe(0);
-    const web = await until('a web pod running on node-3', async () =>
-      (await pods('app.kubernetes.io/component=web')).find(
-        (pod) =>
-          pod.spec.nodeName === 'node-3' &&
-          pod.status.phase === 'Running' &&
-          pod.status.containerStatuses?.every((container) => container.ready),
-      ),
+    const web = await until(
+      'a web pod running on node-3',
+      async () =>
+        (await pods('app.kubernetes.io/component=web')).find(
+          (pod) =>
+            pod.spec.nodeName === 'node-3' &&
+            pod.status.phase === 'Running' &&
+            pod.status.containerStatuses?.every((container) => container.ready),
+        ),
+      // The Deployment's rollout onto node-3 (new ReplicaSet, old pod terminated) is controller time, slow on a
+      // loaded machine; what this proves is that the pod starts without a registry, not how fast.
+      240_000,
     );
     expect(web.status.containerStatuses?.map((container) => container.restartCount)).toEqual([0]);
-  }, 240_000);
+  }, 480_000);
 
   it('an upgrade that adds an image rolls every keeper and reaches every node, the late one included', async () => {
     const images = await releaseImages('2.0.0');
