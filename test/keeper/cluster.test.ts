@@ -23,6 +23,7 @@ import {
   startCluster,
   stopCluster,
 } from '../../rig/cluster/index.ts';
+import { daemonLog } from '../../rig/cluster/paths.ts';
 import { imageStatus } from '../../rig/cri.ts';
 import { buildImage, pushImage } from '../../rig/factory/index.ts';
 import { ociArchitecture, PAUSE_IMAGE, STATIC_BUSYBOX, staticBusybox } from '../../rig/pause-image.ts';
@@ -186,16 +187,36 @@ const keeperReport = async (): Promise<string> => {
   return lines.join('\n');
 };
 
+/** What the release's workloads show, for a failure message: pods with their status, ReplicaSets, the daemon's log. */
+const workloadReport = async (): Promise<string> => {
+  const listed = await kubectl(['get', 'pods,replicasets', '-n', NAMESPACE, '-o', 'json']);
+  const items = listed.exitCode === 0 ? (JSON.parse(listed.stdout) as { items: KubeView[] }).items : [];
+  const lines = items.map(
+    (item) =>
+      `${item.kind} ${item.metadata.name} ${JSON.stringify({ node: item.spec?.nodeName, replicas: item.spec?.replicas, status: item.status })}`,
+  );
+  const log = await readFile(daemonLog(dir), 'utf8').catch(() => '');
+  return [...lines, '--- cluster.log:', ...log.split('\n').slice(-40)].join('\n');
+};
+
+interface KubeView {
+  kind: string;
+  metadata: { name: string };
+  spec?: { nodeName?: string; replicas?: number };
+  status?: object;
+}
+
 const until = async <T>(
   what: string,
   probe: () => Promise<T | undefined>,
   timeoutMs = 120_000,
+  report: () => Promise<string> = keeperReport,
 ): Promise<T> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${await keeperReport()}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${await report()}`);
     await sleep(250);
   }
 };
@@ -337,6 +358,7 @@ describe('the keeper on the cluster stand-in', () => {
       // The Deployment's rollout onto node-3 (new ReplicaSet, old pod terminated) is controller time, slow on a
       // loaded machine; what this proves is that the pod starts without a registry, not how fast.
       240_000,
+      workloadReport,
     );
     expect(web.status.containerStatuses?.map((container) => container.restartCount)).toEqual([0]);
   }, 480_000);
