@@ -38,7 +38,11 @@ export const locateBundle = (script: string): BundleLocation | undefined => {
 export const bundleLauncher = (location: BundleLocation): ProgramLauncher => ({
   loader: join(location.dir, 'lib', location.platform.loader),
   libraryPath: join(location.dir, 'lib'),
-  programs: new Map([['ctr', join(location.dir, 'bin/ctr')]]),
+  programs: new Map([
+    ['ctr', join(location.dir, 'bin/ctr')],
+    // The keeper in watch mode starts the importer's node for each pass.
+    ['node', join(location.dir, 'bin/node')],
+  ]),
 });
 
 export class RuntimeFileError extends AirlockError {

@@ -7,7 +7,7 @@ import {
 } from '../bundle/index.ts';
 import type { DiscoveryResult } from '../discover/index.ts';
 import { describeError, isAirlockError } from '../errors.ts';
-import { IMPORTER_VERSION } from '../import/command.ts';
+import { IMPORTER_VERSION } from '../import/options.ts';
 import { createRegistryClient } from '../registry/index.ts';
 import type { Logger } from '../report/log.ts';
 import { createProgress } from '../report/progress.ts';

@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import packageJson from '../../package.json' with { type: 'json' };
 import { describeError } from '../errors.ts';
 import { createLogger, type Logger } from '../report/log.ts';
 import { countOutcomes, formatCounts, formatResultTable, secondsSince } from '../report/results.ts';
@@ -7,7 +6,7 @@ import { formatJsonLine, roundSeconds, summarizeResults } from '../report/summar
 import { detectRuntime } from '../runtime/index.ts';
 import { type ArchiveListing, listArchives } from './archives.ts';
 import { importArchives } from './import.ts';
-import { IMPORT_USAGE, type ImportOptions, parseImportArguments } from './options.ts';
+import { IMPORT_USAGE, IMPORTER_VERSION, type ImportOptions, parseImportArguments } from './options.ts';
 
 export interface ImportIo {
   stdout: NodeJS.WritableStream;
@@ -20,9 +19,6 @@ export interface ImportIo {
    */
   ready?: Promise<void>;
 }
-
-// One version for the package and the importer's log header; esbuild inlines it into the Job's bundle.
-export const IMPORTER_VERSION = packageJson.version;
 
 type Runtime = Awaited<ReturnType<typeof detectRuntime>>;
 

@@ -1,5 +1,9 @@
+import packageJson from '../../package.json' with { type: 'json' };
 import { parseFlags, RUN_FLAGS, wholeNumberFrom } from '../config/flags.ts';
 import { AirlockError } from '../errors.ts';
+
+// One version for the package and the importer's log header; esbuild inlines it into the Job's bundle.
+export const IMPORTER_VERSION = packageJson.version;
 
 export interface ImportOptions {
   dir: string;

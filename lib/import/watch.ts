@@ -1,6 +1,7 @@
 // Watch mode of the importer (the keeper's main container with imagePull.keeper.watch): one import pass per
 // interval over the node's images directory, for archives copied there after the keeper started. A pass over an
-// unchanged directory reads its listing and nothing else: no runtime call, no archive opened, no log line.
+// unchanged directory reads its listing and nothing else: no importer started, no runtime call, no log line.
+// This module stays free of the import machinery: the watching process loads only what it needs to list.
 import { readdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -9,10 +10,9 @@ import { AirlockError, describeError } from '../errors.ts';
 import { createLogger, type Logger } from '../report/log.ts';
 import { type ImageResult, secondsSince } from '../report/results.ts';
 import { formatJsonLine, roundSeconds, summarizeResults } from '../report/summary.ts';
-import { type ContainerRuntime, detectRuntime } from '../runtime/index.ts';
-import { IMPORTER_VERSION, type ImportIo } from './command.ts';
-import { importArchives } from './import.ts';
-import { IMPORT_USAGE, type ImportOptions, parseImportArguments } from './options.ts';
+import type { ImportIo } from './command.ts';
+import { IMPORT_USAGE, IMPORTER_VERSION, type ImportOptions, parseImportArguments } from './options.ts';
+import { childImportPass, type ImporterCommand } from './watch-child.ts';
 
 /** Watch mode's own flags and their environment twins (the chart sets the env); flags win. */
 export const WATCH_FLAGS = { watch: 'AIRLOCK_WATCH', interval: 'AIRLOCK_INTERVAL' } as const;
@@ -87,6 +87,17 @@ interface ArchiveStatus {
   result: ImageResult;
 }
 
+/** What one import pass found: every archive's result, and the runtime it spoke to. */
+export interface PassReport {
+  results: ImageResult[];
+  runtime?: { kind: string; endpoint: string };
+  /** The importer's warning and error lines, already logged. */
+  notes?: string[];
+}
+
+/** Imports the directory once; rejects when the pass could not run at all (runtime unreachable, bad checksums). */
+export type ImportPass = (signal?: AbortSignal) => Promise<PassReport>;
+
 /** What the watcher remembers between passes. */
 export interface WatchState {
   pass: number;
@@ -96,6 +107,8 @@ export interface WatchState {
   /** Something must be looked at again even if the directory did not change (pending archives, an error). */
   retry: boolean;
   lastError?: string;
+  /** The runtime of the last pass that reached one. */
+  runtime?: { kind: string; endpoint: string };
 }
 
 export const createWatchState = (): WatchState => ({
@@ -164,8 +177,8 @@ export const formatStatusLine = (archive: string, status: ArchiveStatus, interva
 };
 
 export interface WatchContext {
-  options: ImportOptions;
-  runtime: ContainerRuntime;
+  dir: string;
+  pass: ImportPass;
   logger: Logger;
   stdout: NodeJS.WritableStream;
   node: string;
@@ -191,8 +204,8 @@ const reportPass = (context: WatchContext, state: WatchState, started: number, e
     formatJsonLine('keeper-summary', {
       node: context.node,
       pass: state.pass,
-      runtime: context.runtime.kind,
-      endpoint: context.runtime.endpoint,
+      runtime: state.runtime?.kind ?? null,
+      endpoint: state.runtime?.endpoint ?? null,
       archives: results.length,
       ...counts,
       seconds,
@@ -230,35 +243,21 @@ const updateStatuses = (
   state.retry = [...statuses.values()].some((status) => status.state === 'pending');
 };
 
-// The per-archive lines of importArchives are replaced by the status lines; its warnings stay.
-const withoutInfo = (logger: Logger): Logger => ({ ...logger, info: () => undefined });
-
 /**
  * One pass, when the directory changed since the last one or something is pending; returns whether it ran.
  * Never throws: an unreadable directory, a SHA256SUMS being rewritten or an unreachable runtime is one line,
  * and the next pass tries again.
  */
 export const runWatchPass = async (context: WatchContext, state: WatchState): Promise<boolean> => {
-  const { options } = context;
   const started = performance.now();
-  let before: Map<string, Fingerprint> | undefined;
   try {
-    before = await fingerprintDirectory(options.dir);
+    const before = await fingerprintDirectory(context.dir);
     if (!state.retry && sameEntries(state.seen, before)) return false;
     state.pass += 1;
     state.seen = new Map([...before].map(([name, entry]) => [name, entry.text]));
-    const report = await importArchives({
-      dir: options.dir,
-      runtime: context.runtime,
-      ...(options.images ? { images: options.images } : {}),
-      allowUnverified: options.allowUnverified,
-      concurrency: options.concurrency,
-      retries: options.retries,
-      timeoutMs: options.timeout * 1000,
-      logger: withoutInfo(context.logger),
-      ...(context.signal ? { signal: context.signal } : {}),
-    });
-    updateStatuses(context, state, report.results, before, await fingerprintDirectory(options.dir));
+    const report = await context.pass(context.signal);
+    if (report.runtime) state.runtime = report.runtime;
+    updateStatuses(context, state, report.results, before, await fingerprintDirectory(context.dir));
     state.lastError = undefined;
     reportPass(context, state, started);
   } catch (error) {
@@ -284,43 +283,21 @@ const waitInterval = async (seconds: number, signal?: AbortSignal): Promise<bool
   }
 };
 
-/** The runtime, asked again every interval until it answers: a node whose containerd restarts keeps its keeper. */
-const reachRuntime = async (
-  options: ImportOptions,
-  logger: Logger,
-  intervalSeconds: number,
-  signal?: AbortSignal,
-): Promise<ContainerRuntime | undefined> => {
-  let said = '';
-  for (;;) {
-    try {
-      return await detectRuntime({
-        runtime: options.runtime,
-        namespace: options.namespace,
-        ...(options.containerdAddress ? { containerdAddress: options.containerdAddress } : {}),
-        ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}),
-      });
-    } catch (error) {
-      const message = describeError(error);
-      if (message !== said) logger.error(`${message}; trying again every ${intervalSeconds}s`);
-      said = message;
-    }
-    if (!(await waitInterval(intervalSeconds, signal))) return undefined;
-  }
-};
-
 /**
- * The keeper's watch loop: a pass at once, then one per interval until SIGTERM. Exit 2 for bad flags, 1 when the
- * caller's own checks failed, 0 when stopped; a failed archive never ends it.
+ * The keeper's watch loop: a pass at once, then one per interval until SIGTERM. Each pass that has work runs the
+ * one-shot importer as a child (`importer`, with the arguments left after --watch/--interval), so this process
+ * never holds more than the directory's listing. Exit 2 for bad flags, 0 when stopped; a failed pass never ends it.
  */
 export const runWatchCommand = async (
   argv: readonly string[],
   io: ImportIo,
   intervalSeconds: number,
+  importer: ImporterCommand,
 ): Promise<number> => {
+  const env = io.env ?? process.env;
   let options: ImportOptions;
   try {
-    options = parseImportArguments(argv, io.env ?? process.env);
+    options = parseImportArguments(argv, env);
   } catch (error) {
     io.stderr.write(`error: ${describeError(error)}\n`);
     return 2;
@@ -331,21 +308,12 @@ export const runWatchCommand = async (
   }
   const logger = createLogger({ stream: io.stdout, verbose: options.verbose });
   const node = options.nodeName ?? hostname();
-  const runtime = await reachRuntime(options, logger, intervalSeconds, io.signal);
-  if (!runtime) return 0;
-  try {
-    await io.ready;
-  } catch (error) {
-    logger.error(describeError(error));
-    return 1;
-  }
-  const version = await runtime.version().catch(() => runtime.kind);
   logger.info(
-    `airlock keeper ${IMPORTER_VERSION} on node ${node}: ${version} at ${runtime.endpoint}, watching ${options.dir} every ${intervalSeconds}s`,
+    `airlock keeper ${IMPORTER_VERSION} on node ${node}: watching ${options.dir} every ${intervalSeconds}s`,
   );
   const context: WatchContext = {
-    options,
-    runtime,
+    dir: options.dir,
+    pass: childImportPass(importer, argv, env, logger),
     logger,
     stdout: io.stdout,
     node,

@@ -1,15 +1,16 @@
 // Watch mode (the keeper's main container with imagePull.keeper.watch) on the rig's containerd: archives copied
 // into the directory later are imported on the next pass, a half-copied one waits, a corrupt one is reported
-// while the rest goes in, and a pass over an unchanged directory asks the runtime nothing.
+// while the rest goes in, and a pass over an unchanged directory starts no importer.
 import { createHash } from 'node:crypto';
 import { appendFile, mkdtemp, readFile, rm, truncate, utimes, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
-import { parseImportArguments } from '../../lib/import/options.ts';
 import {
   createWatchState,
   runWatchCommand,
@@ -17,14 +18,24 @@ import {
   splitWatchArguments,
   type WatchContext,
 } from '../../lib/import/watch.ts';
+import { childImportPass, type ImporterCommand } from '../../lib/import/watch-child.ts';
 import { createLogger } from '../../lib/report/log.ts';
-import { createContainerdRuntime } from '../../lib/runtime/index.ts';
 import { imageStatus } from '../../rig/cri.ts';
 import type { FixtureImage } from '../archive/fixture-image.ts';
 import { releaseEnv, sealDirectory, uniqueFixture, writeExporterArchive } from '../import/archives.ts';
-import { countingRuntime, removeContainerdImages } from '../import/run-import.ts';
+import { removeContainerdImages } from '../import/run-import.ts';
 
 const rig = inject('rig');
+
+/** The one-shot importer each pass starts: this checkout's entry point through tsx, as `npm run importer` runs it. */
+const IMPORTER: ImporterCommand = {
+  file: process.execPath,
+  args: [
+    '--import',
+    pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href,
+    fileURLToPath(new URL('../../importer/src/main.ts', import.meta.url)),
+  ],
+};
 
 const KeeperSummary = z.object({
   airlock: z.literal('keeper-summary'),
@@ -124,7 +135,7 @@ describe('watch flags', () => {
 describe('watch passes', () => {
   const out = collector();
   let context: WatchContext;
-  let calls: ReturnType<typeof countingRuntime>['calls'];
+  let passes = 0;
   const state = createWatchState();
   let first: FixtureImage;
 
@@ -132,15 +143,21 @@ describe('watch passes', () => {
     first = fixture();
     await writeExporterArchive(dir, 'a-first.tar', first);
     await sealDirectory(dir);
-    const counted = countingRuntime(createContainerdRuntime({ address: rig.containerd.address }));
-    calls = counted.calls;
+    const logger = createLogger({ stream: out.stream });
+    const args = ['--dir', dir, '--retries', '0', '--containerd-address', rig.containerd.address];
     context = {
+      dir,
       // The release list is read when each pass runs, so the fixtures made later are allowed too.
-      get options() {
-        return parseImportArguments(['--dir', dir, '--retries', '0'], releaseEnv(releaseNames()));
+      pass: (signal) => {
+        passes += 1;
+        return childImportPass(
+          IMPORTER,
+          args,
+          { ...process.env, ...releaseEnv(releaseNames()) },
+          logger,
+        )(signal);
       },
-      runtime: counted.runtime,
-      logger: createLogger({ stream: out.stream }),
+      logger,
       stdout: out.stream,
       node: 'node-a',
       // Long, so an archive written during the test counts as "still being copied" whatever the load.
@@ -161,11 +178,11 @@ describe('watch passes', () => {
     ]);
   });
 
-  it('asks the runtime nothing and prints nothing when the directory did not change', async () => {
+  it('starts no importer and prints nothing when the directory did not change', async () => {
     out.reset();
-    const before = { ...calls };
+    const before = passes;
     expect(await runWatchPass(context, state)).toBe(false);
-    expect(calls).toEqual(before);
+    expect(passes).toBe(before);
     expect(out.text()).toBe('');
   });
 
@@ -248,6 +265,7 @@ describe('the watch command', () => {
           signal: controller.signal,
         },
         1,
+        IMPORTER,
       );
       const waitFor = async (pattern: RegExp) => {
         for (let waited = 0; !pattern.test(out.text()); waited += 100) {
@@ -257,9 +275,7 @@ describe('the watch command', () => {
       };
       await waitFor(/^synced {3}early\.tar {2}imported$/m);
       expect(out.text().split('\n')[0]).toMatch(
-        new RegExp(
-          `^airlock keeper \\S+ on node node-w: containerd \\S+ at ${rig.containerd.address}, watching ${own} every 1s$`,
-        ),
+        new RegExp(`^airlock keeper \\S+ on node node-w: watching ${own} every 1s$`),
       );
       await writeExporterArchive(own, 'later.tar', later);
       await sealDirectory(own);
