@@ -1,8 +1,5 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { CHECKSUMS_FILE, formatChecksums, IMAGES_JSON, readChecksums } from '../archive/index.ts';
 import { type ImporterManifest, importerFiles } from '../bundle/index.ts';
 
