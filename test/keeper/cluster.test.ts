@@ -199,6 +199,11 @@ const workloadReport = async (): Promise<string> => {
   return [...lines, '--- cluster.log:', ...log.split('\n').slice(-40)].join('\n');
 };
 
+interface PodTemplate {
+  metadata: { labels?: Record<string, string> };
+  spec: Record<string, unknown>;
+}
+
 interface KubeView {
   kind: string;
   metadata: { name: string };
@@ -330,34 +335,40 @@ describe('the keeper on the cluster stand-in', () => {
       /^\{"airlock":"import-summary","node":"node-3"/m,
     );
 
-    // A release pod placed on the late node starts from the imported images alone.
-    const patch = JSON.stringify({
-      spec: { template: { spec: { nodeSelector: { 'kubernetes.io/hostname': 'node-3' } } } },
-    });
-    const patched = await kubectl([
-      'patch',
+    // A release pod placed on the late node starts from the imported images alone: the web Deployment's pod
+    // template as a Pod of its own, which the scheduler puts on node-3 by its hostname label.
+    const deployment = await kubectl([
+      'get',
       'deployment',
       '-n',
       NAMESPACE,
       'demo-airlock-demo-web',
-      '--type',
-      'merge',
-      '-p',
-      patch,
+      '-o',
+      'json',
     ]);
-    expect(patched.exitCode, patched.stderr).toBe(0);
+    expect(deployment.exitCode, deployment.stderr).toBe(0);
+    const { template } = (JSON.parse(deployment.stdout) as { spec: { template: PodTemplate } }).spec;
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { ...template.metadata, name: 'web-on-node-3', namespace: NAMESPACE },
+      spec: { ...template.spec, nodeSelector: { 'kubernetes.io/hostname': 'node-3' } },
+    };
+    const podFile = join(dir, 'web-on-node-3.json');
+    await writeFile(podFile, JSON.stringify(pod));
+    const created = await kubectl(['create', '-f', podFile]);
+    expect(created.exitCode, created.stderr).toBe(0);
     const web = await until(
-      'a web pod running on node-3',
+      'the web pod running on node-3',
       async () =>
         (await pods('app.kubernetes.io/component=web')).find(
-          (pod) =>
-            pod.spec.nodeName === 'node-3' &&
-            pod.status.phase === 'Running' &&
-            pod.status.containerStatuses?.every((container) => container.ready),
+          (candidate) =>
+            candidate.metadata.name === 'web-on-node-3' &&
+            candidate.spec.nodeName === 'node-3' &&
+            candidate.status.phase === 'Running' &&
+            candidate.status.containerStatuses?.every((container) => container.ready),
         ),
-      // The Deployment's rollout onto node-3 (new ReplicaSet, old pod terminated) is controller time, slow on a
-      // loaded machine; what this proves is that the pod starts without a registry, not how fast.
-      240_000,
+      120_000,
       workloadReport,
     );
     expect(web.status.containerStatuses?.map((container) => container.restartCount)).toEqual([0]);
