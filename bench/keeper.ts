@@ -9,21 +9,13 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { exportImporterRuntime } from '../lib/bundle/index.ts';
-import { exportImages } from '../lib/export/export.ts';
-import { writeOutputs } from '../lib/export/outputs.ts';
-import { parsePlatform } from '../lib/oci/index.ts';
-import { normalizeReference } from '../lib/reference/index.ts';
-import { createRegistryClient } from '../lib/registry/index.ts';
-import { silentLogger } from '../lib/report/log.ts';
-import { createProgress } from '../lib/report/progress.ts';
-import { buildImage, pushImage } from '../rig/factory/index.ts';
-import { ociArchitecture, STATIC_BUSYBOX, staticBusybox } from '../rig/pause-image.ts';
+import { pushImage } from '../rig/factory/index.ts';
+import { IDLE_SCRIPT, runnableImage, writeImagesDir } from '../rig/images-dir.ts';
+import { ociArchitecture, STATIC_BUSYBOX } from '../rig/pause-image.ts';
 import { startRig } from '../rig/rig.ts';
 
 const WINDOW_SECONDS = Number(process.argv[2] ?? 60);
 const INTERVAL_SECONDS = 30;
-const IDLE = 'trap "exit 0" TERM INT; while true; do /bin/busybox sleep 3600 & wait $!; done';
 const CLOCK_TICKS = 100;
 
 /** A process and its descendants, from /proc. */
@@ -75,25 +67,6 @@ const stop = async (child: ChildProcess) => {
   await new Promise((resolve) => child.once('exit', resolve));
 };
 
-const runnableImage = async (name: string) =>
-  buildImage({
-    format: 'oci',
-    platforms: [
-      {
-        architecture: ociArchitecture(),
-        layers: [
-          {
-            files: [
-              { path: STATIC_BUSYBOX, content: await staticBusybox(), mode: 0o755 },
-              { path: '/etc/airlock-image', content: Buffer.from(`${name}\n`), mode: 0o644 },
-            ],
-          },
-        ],
-        cmd: [STATIC_BUSYBOX, 'sh', '-c', IDLE],
-      },
-    ],
-  });
-
 /** Four images pushed and exported with the runtime, as a node's images directory holds them. */
 const exportDirectory = async (registry: string, output: string): Promise<string[]> => {
   const references: string[] = [];
@@ -106,33 +79,14 @@ const exportDirectory = async (registry: string, output: string): Promise<string
     references.push(pushed.reference);
   }
   await mkdir(output, { recursive: true });
-  const platforms = [parsePlatform(`linux/${ociArchitecture()}`)];
-  const { manifest: importer } = await exportImporterRuntime({ output, platforms, version: '0.1.0' });
-  const client = createRegistryClient({ logger: silentLogger });
-  try {
-    const report = await exportImages({
-      images: references.map(normalizeReference),
-      output,
-      platforms,
-      compression: 'gzip',
-      gzipLevel: 0,
-      concurrency: 2,
-      client,
-      logger: silentLogger,
-      progress: createProgress({ stream: process.stderr, interactive: false }),
-    });
-    if (!report.manifest) throw new Error('keeper bench: the export failed');
-    await writeOutputs(output, { ...report.manifest, importer });
-  } finally {
-    await client.close();
-  }
+  await writeImagesDir(output, references, process.stderr);
   return references;
 };
 
 const rig = await startRig({ components: ['registry', 'containerd'] });
 const dir = await mkdtemp(join(tmpdir(), 'keeper-bench-'));
 try {
-  const idle = spawn(STATIC_BUSYBOX, ['sh', '-c', IDLE], { stdio: 'ignore' });
+  const idle = spawn(STATIC_BUSYBOX, ['sh', '-c', IDLE_SCRIPT], { stdio: 'ignore' });
   const idleCost = await measure(idle);
   await stop(idle);
 

@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ClusterStatus, downNode, startCluster, stopCluster } from '../../rig/cluster/index.ts';
 import { imageStatus } from '../../rig/cri.ts';
 import { ociImage, pushImage } from '../../rig/factory/index.ts';
+import { writeImagesDir } from '../../rig/images-dir.ts';
 import { makeRigDir } from '../../rig/workdir.ts';
 import { chartDir } from '../chart/chart-render.ts';
 import { against, type CommandResult, kubectlPath } from '../cluster/helpers.ts';
-import { type AppImages, pushAppImages, writeImagesDir } from './images-dir.ts';
+import { type AppImages, pushAppImages } from './images-dir.ts';
 
 const rig = inject('rig');
 const NODE_IMAGES = '/var/lib/airlock/images';

@@ -7,15 +7,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runtimeCacheDir } from '../../lib/bundle/cache.ts';
-import { exportImporterRuntime } from '../../lib/bundle/index.ts';
 import { run } from '../../lib/exec/run.ts';
-import { exportImages } from '../../lib/export/export.ts';
-import { writeOutputs } from '../../lib/export/outputs.ts';
-import { parsePlatform } from '../../lib/oci/index.ts';
 import { normalizeReference } from '../../lib/reference/index.ts';
-import { createRegistryClient } from '../../lib/registry/index.ts';
-import { silentLogger } from '../../lib/report/log.ts';
-import { createProgress } from '../../lib/report/progress.ts';
 import {
   addNode,
   type ClusterStatus,
@@ -25,15 +18,15 @@ import {
 } from '../../rig/cluster/index.ts';
 import { daemonLog } from '../../rig/cluster/paths.ts';
 import { imageStatus } from '../../rig/cri.ts';
-import { buildImage, pushImage } from '../../rig/factory/index.ts';
-import { ociArchitecture, PAUSE_IMAGE, STATIC_BUSYBOX, staticBusybox } from '../../rig/pause-image.ts';
+import { pushImage } from '../../rig/factory/index.ts';
+import { runnableImage, writeImagesDir } from '../../rig/images-dir.ts';
+import { PAUSE_IMAGE } from '../../rig/pause-image.ts';
 import { makeRigDir } from '../../rig/workdir.ts';
 import { imagesOf, NAMESPACE, renderChart, renderDocuments } from '../chart/chart-render.ts';
 import { against, type CommandResult, kubectlPath } from '../cluster/helpers.ts';
 
 const rig = inject('rig');
 const NODE_IMAGES = '/var/lib/airlock/images';
-const IDLE = 'trap "exit 0" TERM INT; while true; do /bin/busybox sleep 3600 & wait $!; done';
 
 let dir: string;
 let status: ClusterStatus;
@@ -41,26 +34,6 @@ let kubectl: (args: string[]) => Promise<CommandResult>;
 let workerDigest: string;
 /** Exported images directories: v1 (the install's four images) and v2 (v1 plus the upgrade's metrics 2.0.0). */
 const exports = { v1: '', v2: '' };
-
-/** A runnable image: busybox plus a file naming it; the init container's exits at once, the others idle. */
-const releaseImage = async (name: string) =>
-  buildImage({
-    format: 'oci',
-    platforms: [
-      {
-        architecture: ociArchitecture(),
-        layers: [
-          {
-            files: [
-              { path: STATIC_BUSYBOX, content: await staticBusybox(), mode: 0o755 },
-              { path: '/etc/airlock-image', content: Buffer.from(`${name}\n`), mode: 0o644 },
-            ],
-          },
-        ],
-        cmd: name.startsWith('demo-init') ? [STATIC_BUSYBOX, 'true'] : [STATIC_BUSYBOX, 'sh', '-c', IDLE],
-      },
-    ],
-  });
 
 const values = (keeper: object = {}, metricsTag = '1.0.0') => ({
   web: {
@@ -91,27 +64,7 @@ const releaseImages = async (metricsTag = '1.0.0') =>
 
 const exportSet = async (output: string, metricsTag: string) => {
   await mkdir(output, { recursive: true });
-  const platforms = [parsePlatform(`linux/${ociArchitecture()}`)];
-  const { manifest: importer } = await exportImporterRuntime({ output, platforms, version: '0.1.0' });
-  const client = createRegistryClient({ logger: silentLogger });
-  try {
-    const report = await exportImages({
-      images: (await releaseImages(metricsTag)).map(normalizeReference),
-      output,
-      platforms,
-      compression: 'gzip',
-      gzipLevel: 0,
-      concurrency: 2,
-      client,
-      logger: silentLogger,
-      progress: createProgress({ stream: process.stderr, interactive: false }),
-    });
-    const failed = report.results.filter((result) => result.outcome === 'failed');
-    if (failed.length > 0 || !report.manifest) throw new Error(`export failed: ${JSON.stringify(failed)}`);
-    await writeOutputs(output, { ...report.manifest, importer });
-  } finally {
-    await client.close();
-  }
+  await writeImagesDir(output, await releaseImages(metricsTag), process.stderr);
 };
 
 const nodeImagesDir = (node: string) => join(dir, 'nodes', node, NODE_IMAGES);
@@ -275,14 +228,14 @@ beforeAll(async () => {
   process.env.AIRLOCK_CACHE_DIR = await privateImporterCache();
   const startingCluster = startCluster({ dir, nodes: 2 });
   for (const name of ['demo-web', 'demo-init', 'demo-worker', 'demo-metrics']) {
-    const pushed = await pushImage(await releaseImage(name), {
+    const pushed = await pushImage(await runnableImage(name, { exits: name === 'demo-init' }), {
       registry: rig.registry.host,
       repository: `airlock/${name}`,
       tag: '1.0.0',
     });
     if (name === 'demo-worker') workerDigest = pushed.digest;
   }
-  await pushImage(await releaseImage('demo-metrics-2'), {
+  await pushImage(await runnableImage('demo-metrics-2'), {
     registry: rig.registry.host,
     repository: 'airlock/demo-metrics',
     tag: '2.0.0',
