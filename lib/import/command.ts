@@ -6,7 +6,7 @@ import { formatJsonLine, roundSeconds, summarizeResults } from '../report/summar
 import { detectRuntime } from '../runtime/index.ts';
 import { type ArchiveListing, listArchives } from './archives.ts';
 import { importArchives } from './import.ts';
-import { IMPORT_USAGE, IMPORTER_VERSION, type ImportOptions, parseImportArguments } from './options.ts';
+import { IMPORTER_VERSION, type ImportOptions, readImportOptions } from './options.ts';
 
 export interface ImportIo {
   stdout: NodeJS.WritableStream;
@@ -76,18 +76,8 @@ const listAndAnnounce = async (
  * a table, and one JSON line for machines. Exit 1 only for bad flags, or in --strict mode when an image failed.
  */
 export const runImportCommand = async (argv: readonly string[], io: ImportIo): Promise<number> => {
-  const env = io.env ?? process.env;
-  let options: ImportOptions;
-  try {
-    options = parseImportArguments(argv, env);
-  } catch (error) {
-    io.stderr.write(`error: ${describeError(error)}\n`);
-    return 2;
-  }
-  if (options.help) {
-    io.stdout.write(IMPORT_USAGE);
-    return 0;
-  }
+  const options = readImportOptions(argv, io);
+  if (typeof options === 'number') return options;
   const logger = createLogger({ stream: io.stdout, verbose: options.verbose });
   const node = options.nodeName ?? hostname();
   const started = performance.now();

@@ -1,6 +1,6 @@
 import packageJson from '../../package.json' with { type: 'json' };
 import { parseFlags, RUN_FLAGS, wholeNumberFrom } from '../config/flags.ts';
-import { AirlockError } from '../errors.ts';
+import { AirlockError, describeError } from '../errors.ts';
 
 // One version for the package and the importer's log header; esbuild inlines it into the Job's bundle.
 export const IMPORTER_VERSION = packageJson.version;
@@ -137,4 +137,25 @@ export const parseImportArguments = (
     verbose: verbose.text === undefined ? false : parseBoolean(verbose.name, verbose.text),
     help: Boolean(flags.help),
   };
+};
+
+/**
+ * The options of a command run, or its exit code when there is nothing to run: 2 after one line for bad flags,
+ * 0 after the usage for --help.
+ */
+export const readImportOptions = (
+  argv: readonly string[],
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; env?: NodeJS.ProcessEnv },
+  usage: string = IMPORT_USAGE,
+): ImportOptions | number => {
+  let options: ImportOptions;
+  try {
+    options = parseImportArguments(argv, io.env ?? process.env);
+  } catch (error) {
+    io.stderr.write(`error: ${describeError(error)}\n`);
+    return 2;
+  }
+  if (!options.help) return options;
+  io.stdout.write(usage);
+  return 0;
 };

@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../report/log.ts';
 import { type ImageResult, secondsSince } from '../report/results.ts';
 import { formatJsonLine, roundSeconds, summarizeResults } from '../report/summary.ts';
 import type { ImportIo } from './command.ts';
-import { IMPORT_USAGE, IMPORTER_VERSION, type ImportOptions, parseImportArguments } from './options.ts';
+import { IMPORT_USAGE, IMPORTER_VERSION, readImportOptions } from './options.ts';
 import { childImportPass, type ImporterCommand } from './watch-child.ts';
 
 /** Watch mode's own flags and their environment twins (the chart sets the env); flags win. */
@@ -295,17 +295,8 @@ export const runWatchCommand = async (
   importer: ImporterCommand,
 ): Promise<number> => {
   const env = io.env ?? process.env;
-  let options: ImportOptions;
-  try {
-    options = parseImportArguments(argv, env);
-  } catch (error) {
-    io.stderr.write(`error: ${describeError(error)}\n`);
-    return 2;
-  }
-  if (options.help) {
-    io.stdout.write(`${IMPORT_USAGE}${WATCH_USAGE}`);
-    return 0;
-  }
+  const options = readImportOptions(argv, io, `${IMPORT_USAGE}${WATCH_USAGE}`);
+  if (typeof options === 'number') return options;
   const logger = createLogger({ stream: io.stdout, verbose: options.verbose });
   const node = options.nodeName ?? hostname();
   logger.info(
