@@ -42,6 +42,20 @@ export class BlobLedger {
 
 export type BlobDecision = 'present' | 'mounted' | 'upload';
 
+/** A cross-repository mount from a repository the run already put the blob in; false when there is none or the registry declines. */
+const mountFromLedger = async (
+  uploader: RegistryUploader,
+  ledger: BlobLedger,
+  repository: string,
+  digest: string,
+  signal?: AbortSignal,
+): Promise<boolean> => {
+  const from = ledger.elsewhere(digest, repository);
+  if (!from || !(await uploader.mountBlob(repository, digest, from, signal))) return false;
+  ledger.add(digest, repository);
+  return true;
+};
+
 /** HEAD, then a cross-repository mount from where the run put it, else the bytes must go up. */
 export const decideBlob = async (
   uploader: RegistryUploader,
@@ -56,12 +70,7 @@ export const decideBlob = async (
     ledger.add(digest, repository);
     return 'present';
   }
-  const from = ledger.elsewhere(digest, repository);
-  if (from && (await uploader.mountBlob(repository, digest, from, signal))) {
-    ledger.add(digest, repository);
-    return 'mounted';
-  }
-  return 'upload';
+  return (await mountFromLedger(uploader, ledger, repository, digest, signal)) ? 'mounted' : 'upload';
 };
 
 /**
@@ -90,3 +99,18 @@ export const uploadBlob = (
       .uploadBlob(repository, descriptor, source, options)
       .then(() => ledger.add(descriptor.digest, repository)),
   );
+
+/** Puts a blob the repository lacks there: mounted when the run already put it in another repository, else sent. */
+export const putBlob = async (
+  uploader: RegistryUploader,
+  ledger: BlobLedger,
+  repository: string,
+  descriptor: Descriptor,
+  source: BlobSource,
+  options: { signal?: AbortSignal; onBytes?: (bytes: number) => void },
+): Promise<'mounted' | 'uploaded'> => {
+  if (await mountFromLedger(uploader, ledger, repository, descriptor.digest, options.signal))
+    return 'mounted';
+  await uploadBlob(uploader, ledger, repository, descriptor, source, options);
+  return 'uploaded';
+};

@@ -9,7 +9,7 @@ import type { Logger } from '../report/log.ts';
 import type { Progress } from '../report/progress.ts';
 import { formatResultLine, type ImageResult } from '../report/results.ts';
 import { extractBlobs, type IndexedArchive, indexArchive } from './archive.ts';
-import { type BlobLedger, decideBlob, fileSource, uploadBlob } from './blobs.ts';
+import { type BlobLedger, decideBlob, fileSource, putBlob } from './blobs.ts';
 import { type NameMapping, type RegistryTarget, type TargetName, targetName } from './names.ts';
 import { type PushImage, planArchive } from './plan.ts';
 
@@ -118,27 +118,18 @@ const sendBlobs = async (
     await Promise.all(
       [...uploads].map(([digest, targets]) =>
         limit(async () => {
-          const [first, ...others] = targets;
-          if (!first) return;
-          const id = `${first.repository}@${digest}`;
-          progress.start(id, `${first.repository}@${digest.slice(7, 19)}`, first.descriptor.size);
           const source = sources.get(digest)!;
-          await uploadBlob(uploader, ledger, first.repository, first.descriptor, source, {
-            ...(signal ? { signal } : {}),
-            onBytes: (bytes) => progress.advance(id, bytes),
-          }).finally(() => progress.finish(id));
-          work.uploaded += 1;
-          work.uploadedBytes += first.descriptor.size;
-          for (const other of others) {
-            if (await uploader.mountBlob(other.repository, digest, first.repository, signal)) continue;
-            await uploadBlob(
-              uploader,
-              ledger,
-              other.repository,
-              other.descriptor,
-              source,
-              signal ? { signal } : {},
-            );
+          // The first repository gets the bytes; the ledger then mounts them into the others.
+          for (const { repository, descriptor } of targets) {
+            const id = `${repository}@${digest}`;
+            progress.start(id, `${repository}@${digest.slice(7, 19)}`, descriptor.size);
+            const how = await putBlob(uploader, ledger, repository, descriptor, source, {
+              ...(signal ? { signal } : {}),
+              onBytes: (bytes) => progress.advance(id, bytes),
+            }).finally(() => progress.finish(id));
+            if (how === 'mounted') continue;
+            work.uploaded += 1;
+            work.uploadedBytes += descriptor.size;
           }
         }),
       ),
