@@ -9,7 +9,7 @@ import type { Logger } from '../report/log.ts';
 import type { Progress } from '../report/progress.ts';
 import { formatResultLine, type ImageResult } from '../report/results.ts';
 import { extractBlobs, type IndexedArchive, indexArchive } from './archive.ts';
-import { type BlobLedger, decideBlob, fileSource, putBlob } from './blobs.ts';
+import { type BlobLedger, blobPresent, fileSource, putBlob } from './blobs.ts';
 import { type NameMapping, type RegistryTarget, type TargetName, targetName } from './names.ts';
 import { type PushImage, planArchive } from './plan.ts';
 
@@ -55,7 +55,7 @@ interface ImageWork {
   wrote: boolean;
 }
 
-/** Every (repository, blob) the image still needs, after HEADs and mounts; one entry per digest to upload. */
+/** Every (repository, blob) the registry lacked when asked (the ledger, else a HEAD), grouped by digest. */
 const missingBlobs = async (work: ImageWork, options: PushArchivesOptions, repositories: string[]) => {
   const { uploader, ledger, signal } = options;
   const limit = pLimit(BLOB_CONCURRENCY);
@@ -69,9 +69,7 @@ const missingBlobs = async (work: ImageWork, options: PushArchivesOptions, repos
         seen.add(descriptor.digest);
         checks.push(
           limit(async () => {
-            const decision = await decideBlob(uploader, ledger, repository, descriptor.digest, signal);
-            if (decision === 'mounted') work.wrote = true;
-            if (decision !== 'upload') return;
+            if (await blobPresent(uploader, ledger, repository, descriptor.digest, signal)) return;
             uploads.set(descriptor.digest, [
               ...(uploads.get(descriptor.digest) ?? []),
               { repository, descriptor },
@@ -85,7 +83,7 @@ const missingBlobs = async (work: ImageWork, options: PushArchivesOptions, repos
   return uploads;
 };
 
-/** Extracts the missing blobs and sends each once; a second repository needing it gets a mount. */
+/** Extracts the missing blobs and puts each into every repository lacking it: sent once, mounted into the others. */
 const sendBlobs = async (
   work: ImageWork,
   options: PushArchivesOptions,
@@ -119,22 +117,22 @@ const sendBlobs = async (
       [...uploads].map(([digest, targets]) =>
         limit(async () => {
           const source = sources.get(digest)!;
-          // The first repository gets the bytes; the ledger then mounts them into the others.
           for (const { repository, descriptor } of targets) {
             const id = `${repository}@${digest}`;
             progress.start(id, `${repository}@${digest.slice(7, 19)}`, descriptor.size);
-            const how = await putBlob(uploader, ledger, repository, descriptor, source, {
+            const outcome = await putBlob(uploader, ledger, repository, descriptor, source, {
               ...(signal ? { signal } : {}),
               onBytes: (bytes) => progress.advance(id, bytes),
             }).finally(() => progress.finish(id));
-            if (how === 'mounted') continue;
+            if (outcome === 'present') continue;
+            work.wrote = true;
+            if (outcome === 'mounted') continue;
             work.uploaded += 1;
             work.uploadedBytes += descriptor.size;
           }
         }),
       ),
     );
-    work.wrote = true;
   } finally {
     if (scratch) await rm(scratch, { recursive: true, force: true });
   }
