@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { run } from '../../lib/exec/run.ts';
 import { createContainerdRuntime } from '../../lib/runtime/index.ts';
 import type { FixtureImage } from '../archive/fixture-image.ts';
 import {
@@ -14,7 +13,10 @@ import {
   writeExporterArchive,
 } from './archives.ts';
 import {
+  configsOf,
   containerdImages,
+  ctrImageList,
+  expectImagesOnNode,
   importCounting,
   outcomes,
   removeContainerdImages,
@@ -42,6 +44,11 @@ const allNames = () => [...Object.values(fixtures).flatMap((fixture) => fixture.
 /** skopeo's docker-archive points its legacy layer paths at the layers with symlinks: refused, every time. */
 const expected = (outcome: string): Record<string, string> =>
   Object.fromEntries(ARCHIVES.map((file) => [file, file === 'skopeo.tar' ? 'failed' : outcome]));
+/** A single-platform fixture's names and the config digest CRI knows its image by. */
+const fixtureConfig = (image: FixtureImage['image']) => ({
+  names: image.names,
+  config: image.manifests[0]!.config.descriptor.digest,
+});
 const imported = () => Object.entries(fixtures).filter(([file]) => file !== 'skopeo.tar');
 
 beforeAll(async () => {
@@ -76,35 +83,25 @@ describe('importing into containerd', () => {
   });
 
   it('creates every name an exporter archive carries, repo:tag and repo@sha256, on its manifest digest', async () => {
-    const images = await containerdImages(rig);
     for (const file of ['exporter.tar', 'exporter.tar.gz', 'exporter.tgz']) {
       const { image } = fixtures[file] as FixtureImage;
       expect(image.names).toEqual([expect.stringMatching(/:1\.0$/), expect.stringMatching(/@sha256:/)]);
-      for (const name of image.names)
-        expect(images.get(name)?.digest, name).toBe(image.target.descriptor.digest);
+      await expectImagesOnNode(rig.containerd.address, image.names, configsOf([fixtureConfig(image)]));
     }
   });
 
   it('creates the tag of foreign archives, the Docker 25+ one on the manifest digest its index.json names', async () => {
-    const images = await containerdImages(rig);
-    for (const file of ['docker-save.tar.gz']) {
-      const [name] = (fixtures[file] as FixtureImage).image.names;
-      expect(images.get(name ?? ''), `${file}: ${name}`).toBeDefined();
-    }
-    expect(images.get(docker25.name)?.digest).toBe(docker25.digest);
+    await expectImagesOnNode(
+      rig.containerd.address,
+      (fixtures['docker-save.tar.gz'] as FixtureImage).image.names,
+    );
+    // A tag alone: CRI lists no repo digest for it, containerd's own listing names the manifest it points at.
+    expect((await containerdImages(rig)).get(docker25.name)?.digest).toBe(docker25.digest);
   });
 
   it('pins every imported name with io.cri-containerd.pinned=pinned against kubelet image GC', async () => {
     // ctr's own listing, read as text: the label kubelet's image GC honours, spelled out.
-    const { stdout } = await run('ctr', [
-      '--address',
-      rig.containerd.address,
-      '-n',
-      'k8s.io',
-      'images',
-      'ls',
-    ]);
-    const lines = stdout.split('\n');
+    const lines = (await ctrImageList(rig)).split('\n');
     for (const name of [...imported().flatMap(([, fixture]) => fixture.image.names), docker25.name]) {
       const line = lines.find((candidate) => candidate.startsWith(`${name} `));
       expect(line, name).toMatch(/[\s,]io\.cri-containerd\.pinned=pinned(,|\s|$)/);
@@ -177,9 +174,11 @@ describe('importing many archives', () => {
       expect(report.results.map((result) => result.outcome)).toEqual(['imported', 'imported']);
       // One listing decides what to skip; a listing after every archive would grow with the node's images.
       expect(calls).toEqual({ importTar: 2, listImages: 1, pin: 2 });
-      const present = await containerdImages(rig);
-      for (const name of images.flatMap((fixture) => fixture.image.names))
-        expect(present.has(name), name).toBe(true);
+      await expectImagesOnNode(
+        rig.containerd.address,
+        images.flatMap((fixture) => fixture.image.names),
+        configsOf(images.map(({ image }) => fixtureConfig(image))),
+      );
     } finally {
       await removeContainerdImages(
         rig,
