@@ -10,7 +10,7 @@ describe('targetName', () => {
     ['docker.io/bitnami/redis:7.2', [], 'registry.corp.local:5000/mirror/bitnami/redis:7.2'],
     ['docker.io/library/nginx:1.25', [], 'registry.corp.local:5000/mirror/nginx:1.25'],
     [
-      'ghcr.io/acme/api@sha256:' + 'a'.repeat(64),
+      `ghcr.io/acme/api@sha256:${'a'.repeat(64)}`,
       [],
       `registry.corp.local:5000/mirror/acme/api@sha256:${'a'.repeat(64)}`,
     ],
