@@ -88,7 +88,8 @@ export const putBlob = (
   ledger: BlobLedger,
   repository: string,
   descriptor: Descriptor,
-  source: BlobSource,
+  /** The bytes, asked for only when they must go up. */
+  source: () => Promise<BlobSource>,
   options: { signal?: AbortSignal; onBytes?: (bytes: number) => void },
 ): Promise<BlobOutcome> =>
   ledger.exclusive(descriptor.digest, async () => {
@@ -99,7 +100,7 @@ export const putBlob = (
       ledger.add(digest, repository);
       return 'mounted';
     }
-    await uploader.uploadBlob(repository, descriptor, source, options);
+    await uploader.uploadBlob(repository, descriptor, await source(), options);
     ledger.add(digest, repository);
     return 'uploaded';
   });
