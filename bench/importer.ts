@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { sha256File } from '../lib/bundle/hash.ts';
 import {
   exportImporterImage,
   exportImporterRuntime,
@@ -18,6 +17,7 @@ import {
 } from '../lib/bundle/index.ts';
 import { run } from '../lib/exec/run.ts';
 import { writeOutputs } from '../lib/export/outputs.ts';
+import { sha256File } from '../lib/files.ts';
 import { parsePlatform } from '../lib/oci/index.ts';
 import { runPod } from '../rig/kubelet.ts';
 import { importPauseImage, ociArchitecture, PAUSE_IMAGE } from '../rig/pause-image.ts';

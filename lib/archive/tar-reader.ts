@@ -199,14 +199,14 @@ export class TarWalker {
       return;
     }
     const path = header.path ?? '';
+    // node-tar's Header applies a PAX linkpath, then overwrites it with the 100-byte ustar field (its Parser
+    // applies the record again on the entry); the record wins here as in Go's archive/tar.
+    const linkpath = this.#extended?.linkpath ?? header.linkpath ?? '';
     if (this.#extended?.path !== undefined && hasUstarPrefix(block))
       this.#refuse(
         `tar entry ${JSON.stringify(path.slice(0, 200))} has both a long-name record and a ustar prefix`,
       );
-    if (
-      Buffer.byteLength(path) > TAR_LIMITS.nameBytes ||
-      Buffer.byteLength(header.linkpath ?? '') > TAR_LIMITS.nameBytes
-    )
+    if (Buffer.byteLength(path) > TAR_LIMITS.nameBytes || Buffer.byteLength(linkpath) > TAR_LIMITS.nameBytes)
       this.#refuse(
         `a tar entry name is longer than ${TAR_LIMITS.nameBytes} bytes (${JSON.stringify(path.slice(0, 80))}…)`,
       );
@@ -226,7 +226,7 @@ export class TarWalker {
       for (const part of pending) appendPart(this.#out, part);
       appendPart(this.#out, block);
     }
-    this.#sink = this.#visitor({ path, type, size, linkpath: header.linkpath ?? '' });
+    this.#sink = this.#visitor({ path, type, size, linkpath });
     if (size === 0) this.#endBody();
   }
 

@@ -6,10 +6,10 @@ import { chmod, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'n
 import { basename, dirname, join, posix } from 'node:path';
 import { z } from 'zod';
 import { AirlockError } from '../errors.ts';
+import { sha256File } from '../files.ts';
 import { debianMirror, extractDebianPackage } from './debian.ts';
 import { downloadVerified } from './download.ts';
 import { readElf } from './elf.ts';
-import { sha256File } from './hash.ts';
 import type { RuntimeLock, RuntimeSource } from './lock.ts';
 import { ensureNpmSource, extractNodePackage } from './npm.ts';
 import type { RuntimePlatform } from './platforms.ts';

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AirlockError } from '../errors.ts';
-import { sha256File } from './hash.ts';
+import { sha256File } from '../files.ts';
 
 export interface Expected {
   sha256: string;

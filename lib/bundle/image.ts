@@ -13,9 +13,9 @@ import { Header } from 'tar';
 import { z } from 'zod';
 import type { ArchiveBlob, ArchiveImage, ArchiveManifest } from '../archive/index.ts';
 import { writeImageArchive } from '../archive/index.ts';
+import { sha256File } from '../files.ts';
 import { type Descriptor, MediaType } from '../oci/index.ts';
 import type { AssembledRuntime } from './assemble.ts';
-import { sha256File } from './hash.ts';
 import { loaderCommand, type RuntimePlatform } from './platforms.ts';
 
 export const IMPORTER_IMAGE_REPOSITORY = 'docker.io/airlock/importer';

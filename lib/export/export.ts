@@ -4,6 +4,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { readArchiveSummary, writeImageArchive } from '../archive/index.ts';
 import { AirlockError, describeError } from '../errors.ts';
+import { sha256File } from '../files.ts';
 import { listArchives } from '../import/archives.ts';
 import { formatPlatform, type Platform } from '../oci/index.ts';
 import type { RegistryClient } from '../registry/index.ts';
@@ -12,13 +13,7 @@ import type { Progress } from '../report/progress.ts';
 import { failedResult, formatResultLine, type ImageResult, secondsSince } from '../report/results.ts';
 import { type BlobSource, createBlobSource, sharedDigests } from './blob-source.ts';
 import { lockOutput } from './output-lock.ts';
-import {
-  type ImagesJson,
-  type ImagesJsonEntry,
-  previousChecksums,
-  sha256File,
-  writeOutputs,
-} from './outputs.ts';
+import { type ImagesJson, type ImagesJsonEntry, previousChecksums, writeOutputs } from './outputs.ts';
 import { type ImagePlan, mergeByDigest, planImage } from './plan.ts';
 
 export interface ExportImagesOptions {

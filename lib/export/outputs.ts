@@ -27,9 +27,6 @@ export interface ImagesJson {
   importer?: ImporterManifest;
 }
 
-// One sha256 of a file for the export and the importer runtime: the one that reads into reused buffers.
-export { sha256File } from '../bundle/hash.ts';
-
 /** Writes next to the archives, each file through a temporary name so a reader never sees half a list. */
 const writeAtomically = async (file: string, content: string) => {
   const partial = `${file}.${process.pid}.partial`;

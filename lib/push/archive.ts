@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { posix } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { ContentTracker, checkReferences } from '../archive/contents.ts';
 import { DEFAULT_DOCUMENT_LIMIT, DocumentCollector } from '../archive/documents.ts';
 import { checkEntry, linkTargetOf, normalizeEntryPath } from '../archive/entries.ts';
@@ -11,6 +10,7 @@ import { digestOfBlobPath } from '../archive/layout.ts';
 import { readTar, toReadError } from '../archive/source.ts';
 import { type ArchiveSummary, configDigestOfPath, summarize } from '../archive/summary.ts';
 import { type EntrySink, type TarEntry, TarWalker } from '../archive/tar-reader.ts';
+import { sha256File } from '../files.ts';
 
 /** A regular file of the archive: its digest (from its name, or hashed when the name says nothing) and size. */
 export interface ArchiveFile {
@@ -111,19 +111,6 @@ const checkSha256 = (path: string, expected: string | undefined, actual: string)
   throw new ChecksumMismatchError(path, expected.toLowerCase(), actual);
 };
 
-/** The sha256 of a whole file, in one sequential read of its own. */
-const hashFile = async (path: string, signal?: AbortSignal): Promise<string> => {
-  const hash = createHash('sha256');
-  await pipeline(
-    createReadStream(path, { highWaterMark: 1 << 20 }),
-    async (chunks: AsyncIterable<Buffer>) => {
-      for await (const chunk of chunks) hash.update(chunk);
-    },
-    signal ? { signal } : {},
-  );
-  return hash.digest('hex');
-};
-
 /** The sink of each entry: documents, the content tracker's checks, and where the file's bytes are. */
 const entryVisitor = (
   path: string,
@@ -177,7 +164,7 @@ export const indexArchive = async (
     throw toReadError(path, error);
   });
   // A plain tar is hashed from the first byte on, alongside this pass and the uploads that follow it.
-  const plainHash = compressed ? undefined : hashFile(path, options.signal);
+  const plainHash = compressed ? undefined : sha256File(path, options.signal);
   plainHash?.catch(() => undefined);
   const fileHash = createHash('sha256');
   try {

@@ -4,12 +4,14 @@ import type { Descriptor } from '../oci/index.ts';
 import type { BlobSource, RegistryUploader } from '../registry/index.ts';
 
 /**
- * Where each blob is known to be in the target registry during one run, so that a blob pushed to one repository
- * is mounted into the next instead of sent again, and two images sharing a layer do not upload it twice at once.
+ * Where each blob is known to be in the target registry during one run, and a queue per digest, so that a blob
+ * pushed to one repository is mounted into the next instead of sent again, and a blob goes into a repository once
+ * however many images (or archives of one image) need it at the same time.
  */
 export class BlobLedger {
   readonly #present = new Map<string, Set<string>>();
-  readonly #pending = new Map<string, Promise<unknown>>();
+  /** Digest -> the end of its queue: settles when the last work queued on that digest is done. */
+  readonly #queues = new Map<string, Promise<void>>();
 
   has(digest: string, repository: string): boolean {
     return this.#present.get(digest)?.has(repository) ?? false;
@@ -27,41 +29,37 @@ export class BlobLedger {
     return undefined;
   }
 
-  /** Waits for an upload of the same blob started by another image, whatever its outcome. */
-  async settled(digest: string): Promise<void> {
-    await this.#pending.get(digest)?.catch(() => undefined);
-  }
-
-  track<T>(digest: string, work: Promise<T>): Promise<T> {
-    this.#pending.set(digest, work);
-    return work.finally(() => {
-      if (this.#pending.get(digest) === work) this.#pending.delete(digest);
+  /** Runs `work` once every work queued before it on the same digest is done, whatever its outcome. */
+  async exclusive<T>(digest: string, work: () => Promise<T>): Promise<T> {
+    const before = this.#queues.get(digest) ?? Promise.resolve();
+    let release = () => {};
+    const done = new Promise<void>((resolve) => {
+      release = resolve;
     });
+    const end = before.then(() => done);
+    this.#queues.set(digest, end);
+    await before;
+    try {
+      return await work();
+    } finally {
+      release();
+      if (this.#queues.get(digest) === end) this.#queues.delete(digest);
+    }
   }
 }
 
-export type BlobDecision = 'present' | 'mounted' | 'upload';
-
-/** HEAD, then a cross-repository mount from where the run put it, else the bytes must go up. */
-export const decideBlob = async (
+/** Whether `repository` already serves the blob: the ledger, else a HEAD. Writes nothing in the registry. */
+export const blobPresent = async (
   uploader: RegistryUploader,
   ledger: BlobLedger,
   repository: string,
   digest: string,
   signal?: AbortSignal,
-): Promise<BlobDecision> => {
-  await ledger.settled(digest);
-  if (ledger.has(digest, repository)) return 'present';
-  if (await uploader.hasBlob(repository, digest, signal)) {
-    ledger.add(digest, repository);
-    return 'present';
-  }
-  const from = ledger.elsewhere(digest, repository);
-  if (from && (await uploader.mountBlob(repository, digest, from, signal))) {
-    ledger.add(digest, repository);
-    return 'mounted';
-  }
-  return 'upload';
+): Promise<boolean> => {
+  if (ledger.has(digest, repository)) return true;
+  if (!(await uploader.hasBlob(repository, digest, signal))) return false;
+  ledger.add(digest, repository);
+  return true;
 };
 
 /**
@@ -76,17 +74,33 @@ export const fileSource = (path: string, size: number, base = 0): BlobSource => 
       : Readable.from([]),
 });
 
-export const uploadBlob = (
+export type BlobOutcome = 'present' | 'mounted' | 'uploaded';
+
+/**
+ * Puts a blob into a repository that lacked it when checked: mounted when the run already put it in another
+ * repository, else sent. One digest at a time across the run, deciding again once its turn comes: another image may
+ * have put it there meanwhile. Every commit and every mount rewrites the repository's link file for the blob, and
+ * Distribution's filesystem driver truncates that file before writing it, so a manifest PUT checking its blobs in
+ * that instant reads an empty link and is refused with DIGEST_INVALID: nothing may write a link twice in one run.
+ */
+export const putBlob = (
   uploader: RegistryUploader,
   ledger: BlobLedger,
   repository: string,
   descriptor: Descriptor,
-  source: BlobSource,
+  /** The bytes, asked for only when they must go up. */
+  source: () => Promise<BlobSource>,
   options: { signal?: AbortSignal; onBytes?: (bytes: number) => void },
-): Promise<void> =>
-  ledger.track(
-    descriptor.digest,
-    uploader
-      .uploadBlob(repository, descriptor, source, options)
-      .then(() => ledger.add(descriptor.digest, repository)),
-  );
+): Promise<BlobOutcome> =>
+  ledger.exclusive(descriptor.digest, async () => {
+    const { digest } = descriptor;
+    if (ledger.has(digest, repository)) return 'present';
+    const from = ledger.elsewhere(digest, repository);
+    if (from && (await uploader.mountBlob(repository, digest, from, options.signal))) {
+      ledger.add(digest, repository);
+      return 'mounted';
+    }
+    await uploader.uploadBlob(repository, descriptor, await source(), options);
+    ledger.add(digest, repository);
+    return 'uploaded';
+  });

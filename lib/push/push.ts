@@ -1,17 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { AirlockError, type ErrorCode, isAirlockError } from '../errors.ts';
 import type { Descriptor } from '../oci/index.ts';
-import type { BlobSource, RegistryUploader } from '../registry/index.ts';
+import type { RegistryUploader } from '../registry/index.ts';
 import type { Logger } from '../report/log.ts';
 import type { Progress } from '../report/progress.ts';
 import { formatResultLine, type ImageResult } from '../report/results.ts';
-import { extractBlobs, type IndexedArchive, indexArchive } from './archive.ts';
-import { type BlobLedger, decideBlob, fileSource, uploadBlob } from './blobs.ts';
+import { type IndexedArchive, indexArchive } from './archive.ts';
+import { type BlobLedger, blobPresent, putBlob } from './blobs.ts';
 import { type NameMapping, type RegistryTarget, type TargetName, targetName } from './names.ts';
 import { type PushImage, planArchive } from './plan.ts';
+import { BlobSources } from './sources.ts';
 
 /** One name written in the target registry, for the printed mapping and `--json`. */
 export interface PushedName {
@@ -55,7 +54,7 @@ interface ImageWork {
   wrote: boolean;
 }
 
-/** Every (repository, blob) the image still needs, after HEADs and mounts; one entry per digest to upload. */
+/** Every (repository, blob) the registry lacked when asked (the ledger, else a HEAD), grouped by digest. */
 const missingBlobs = async (work: ImageWork, options: PushArchivesOptions, repositories: string[]) => {
   const { uploader, ledger, signal } = options;
   const limit = pLimit(BLOB_CONCURRENCY);
@@ -69,9 +68,7 @@ const missingBlobs = async (work: ImageWork, options: PushArchivesOptions, repos
         seen.add(descriptor.digest);
         checks.push(
           limit(async () => {
-            const decision = await decideBlob(uploader, ledger, repository, descriptor.digest, signal);
-            if (decision === 'mounted') work.wrote = true;
-            if (decision !== 'upload') return;
+            if (await blobPresent(uploader, ledger, repository, descriptor.digest, signal)) return;
             uploads.set(descriptor.digest, [
               ...(uploads.get(descriptor.digest) ?? []),
               { repository, descriptor },
@@ -85,7 +82,7 @@ const missingBlobs = async (work: ImageWork, options: PushArchivesOptions, repos
   return uploads;
 };
 
-/** Extracts the missing blobs and sends each once; a second repository needing it gets a mount. */
+/** Puts each missing blob into every repository lacking it: sent once, mounted into the others. */
 const sendBlobs = async (
   work: ImageWork,
   options: PushArchivesOptions,
@@ -93,59 +90,43 @@ const sendBlobs = async (
 ) => {
   if (uploads.size === 0) return;
   const { uploader, ledger, progress, signal } = options;
-  const archivePath = work.archive.summary.path;
-  const sources = new Map<string, BlobSource>();
-  const wanted = new Map<string, string>();
-  for (const digest of uploads.keys()) {
-    const path = work.archive.stored.get(digest);
-    const file = path === undefined ? undefined : work.archive.files.get(path);
-    if (!path || !file) {
-      throw new AirlockError('ARCHIVE_CORRUPT', `${archivePath}: blob ${digest} is not in the archive`);
-    }
-    // An uncompressed archive is read in place; a gzip'ed one has its missing blobs extracted first.
-    if (file.offset !== undefined) sources.set(digest, fileSource(archivePath, file.size, file.offset));
-    else wanted.set(path, digest);
-  }
-  const scratch = wanted.size > 0 ? await mkdtemp(join(tmpdir(), 'airlock-push-')) : undefined;
+  const sources = new BlobSources(work.archive, signal);
   try {
-    if (scratch) {
-      const files = await extractBlobs(archivePath, wanted, scratch, signal);
-      for (const [digest, file] of files) {
-        sources.set(digest, fileSource(file, uploads.get(digest)?.[0]?.descriptor.size ?? 0));
-      }
-    }
+    // A blob the run already put in another repository is mounted from there, and extracted only if that is declined.
+    const mountable = (digest: string, targets: { repository: string }[]) =>
+      targets.every(({ repository }) => ledger.elsewhere(digest, repository) !== undefined);
+    await sources.prepare(
+      [...uploads].filter(([digest, targets]) => !mountable(digest, targets)).map(([digest]) => digest),
+    );
     const limit = pLimit(BLOB_CONCURRENCY);
     await Promise.all(
       [...uploads].map(([digest, targets]) =>
         limit(async () => {
-          const [first, ...others] = targets;
-          if (!first) return;
-          const id = `${first.repository}@${digest}`;
-          progress.start(id, `${first.repository}@${digest.slice(7, 19)}`, first.descriptor.size);
-          const source = sources.get(digest)!;
-          await uploadBlob(uploader, ledger, first.repository, first.descriptor, source, {
-            ...(signal ? { signal } : {}),
-            onBytes: (bytes) => progress.advance(id, bytes),
-          }).finally(() => progress.finish(id));
-          work.uploaded += 1;
-          work.uploadedBytes += first.descriptor.size;
-          for (const other of others) {
-            if (await uploader.mountBlob(other.repository, digest, first.repository, signal)) continue;
-            await uploadBlob(
+          for (const { repository, descriptor } of targets) {
+            const id = `${repository}@${digest}`;
+            progress.start(id, `${repository}@${digest.slice(7, 19)}`, descriptor.size);
+            const outcome = await putBlob(
               uploader,
               ledger,
-              other.repository,
-              other.descriptor,
-              source,
-              signal ? { signal } : {},
-            );
+              repository,
+              descriptor,
+              () => sources.get(digest),
+              {
+                ...(signal ? { signal } : {}),
+                onBytes: (bytes) => progress.advance(id, bytes),
+              },
+            ).finally(() => progress.finish(id));
+            if (outcome === 'present') continue;
+            work.wrote = true;
+            if (outcome === 'mounted') continue;
+            work.uploaded += 1;
+            work.uploadedBytes += descriptor.size;
           }
         }),
       ),
     );
-    work.wrote = true;
   } finally {
-    if (scratch) await rm(scratch, { recursive: true, force: true });
+    await sources.close();
   }
 };
 

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { describeErrorFor } from '../errors.ts';
 import type { Logger } from '../report/log.ts';
 import { type RetryPolicy, withRetries } from '../retry.ts';
@@ -35,21 +36,30 @@ export interface RegistryRequest {
 const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-/** The first entry of Distribution's error document: `{"errors":[{"code":"MANIFEST_UNKNOWN","message":...}]}`. */
-const registryErrorOf = (body: Buffer | undefined): { code?: string; message?: string } => {
+/** Distribution's error document: `{"errors":[{"code":"MANIFEST_UNKNOWN","message":...}]}`; fields it lacks stay unset. */
+const RegistryErrorDocument = z.looseObject({
+  errors: z
+    .array(
+      z.looseObject({
+        code: z.string().optional().catch(undefined),
+        message: z.string().optional().catch(undefined),
+      }),
+    )
+    .optional(),
+});
+
+/** The first entry of an error body the registry sent, or nothing when the body is not such a document. */
+export const registryErrorOf = (body: Buffer | undefined): { code?: string; message?: string } => {
   if (!body) return {};
+  let json: unknown;
   try {
-    const document = JSON.parse(body.toString('utf8')) as {
-      errors?: { code?: unknown; message?: unknown }[];
-    };
-    const first = document.errors?.[0];
-    return {
-      code: typeof first?.code === 'string' ? first.code : undefined,
-      message: typeof first?.message === 'string' ? first.message : undefined,
-    };
+    json = JSON.parse(body.toString('utf8'));
   } catch {
     return {};
   }
+  const parsed = RegistryErrorDocument.safeParse(json);
+  const first = parsed.success ? parsed.data.errors?.[0] : undefined;
+  return { code: first?.code, message: first?.message };
 };
 
 /**

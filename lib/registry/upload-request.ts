@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { AirlockError } from '../errors.ts';
 import { NotFoundError, RegistryProtocolError } from './errors.ts';
 import type { Endpoint } from './hosts.ts';
-import type { RegistryContext } from './request.ts';
+import { type RegistryContext, registryErrorOf } from './request.ts';
 import { parseRetryAfter, RetryableStatusError } from './retry.ts';
 import { discard, type HttpResponse, headerValue, readSmallBody, type Transport } from './transport.ts';
 
@@ -47,29 +47,12 @@ const urlOf = (exchange: UploadExchange): URL =>
     ? resolveLocation(exchange.endpoint, exchange.target)
     : new URL(`${exchange.endpoint.origin}/v2/${exchange.repository}${exchange.target}`);
 
-/** The first entry of Distribution's error document: `{"errors":[{"code":"BLOB_UPLOAD_INVALID","message":...}]}`. */
-const registryErrorOf = async (
-  context: UploadContext,
-  response: HttpResponse,
-): Promise<{ code?: string; message?: string }> => {
-  const body = await readSmallBody(response, 64 * 1024, context.stallTimeoutMs).catch(() => undefined);
-  try {
-    const first = (
-      JSON.parse(body?.toString('utf8') ?? '') as { errors?: { code?: unknown; message?: unknown }[] }
-    ).errors?.[0];
-    return {
-      code: typeof first?.code === 'string' ? first.code : undefined,
-      message: typeof first?.message === 'string' ? first.message : undefined,
-    };
-  } catch {
-    return {};
-  }
-};
-
 const failure = async (context: UploadContext, exchange: UploadExchange, response: HttpResponse) => {
   const host = exchange.endpoint.host;
   const { status } = response;
-  const said = await registryErrorOf(context, response);
+  const said = registryErrorOf(
+    await readSmallBody(response, 64 * 1024, context.stallTimeoutMs).catch(() => undefined),
+  );
   const detail = said.code || said.message ? `: ${[said.code, said.message].filter(Boolean).join(' ')}` : '';
   const what = `${exchange.subject}: ${exchange.method} to ${host} answered HTTP ${status}`;
   if (status === 507 || status === 413) {

@@ -270,8 +270,11 @@ class Uploader implements RegistryUploader {
         try {
           await this.#uploadOnce(repository, descriptor, source, options);
         } catch (error) {
-          // A refused commit while another upload of the same blob (another archive of the same image) committed
-          // it: the registry stores a blob only under the digest it verified, so the blob being there is success.
+          // Another pusher (a second run, a CI job) committing the same blob into the same repository at the same
+          // time: Nexus refuses the later commit (BLOB_UPLOAD_INVALID "cannot be updated"), Distribution takes
+          // both. The registry stores a blob only under the digest it verified, so the blob being there is success.
+          // One run never sends a blob twice at once (lib/push/blobs.ts, putBlob).
+          if (!(error instanceof RegistryProtocolError)) throw error;
           if (await this.hasBlob(repository, descriptor.digest, options.signal).catch(() => false)) return;
           throw error;
         }

@@ -22,7 +22,8 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { exportImporterRuntime } from '../../lib/bundle/index.ts';
 import { run } from '../../lib/exec/run.ts';
 import { exportImages } from '../../lib/export/export.ts';
-import { sha256File, writeOutputs } from '../../lib/export/outputs.ts';
+import { writeOutputs } from '../../lib/export/outputs.ts';
+import { sha256File } from '../../lib/files.ts';
 import { parsePlatform } from '../../lib/oci/index.ts';
 import { normalizeReference } from '../../lib/reference/index.ts';
 import { createRegistryClient } from '../../lib/registry/index.ts';
@@ -44,7 +45,12 @@ import {
   renderDocuments,
 } from '../chart/chart-render.ts';
 import { validateKubernetesObject } from '../chart/kubernetes-validate.ts';
-import { summaryLines } from '../import/run-import.ts';
+import {
+  ctrImageList,
+  expectImagesOnNode,
+  removeContainerdImages,
+  summaryLines,
+} from '../import/run-import.ts';
 
 const rig = inject('rig');
 // Node paths the chart is told about; the kubelet stand-in maps them to this run's directories and sockets.
@@ -58,6 +64,8 @@ const NODE = 'node-a';
 let imagesDir: string;
 let workDir: string;
 let workerDigest: string;
+/** Repository -> config digest (CRI's image id) of each app image, as the factory built it. */
+const appConfigs = new Map<string, string>();
 // The image each runtime's node holds to run the bundle in: the rig's own pause image (one static busybox) on
 // containerd; on dockerd, which cannot load an OCI layout, a scratch image holding one text file.
 const hostImages: Record<PodRuntime, string> = { containerd: PAUSE_IMAGE, docker: '' };
@@ -141,11 +149,9 @@ beforeAll(async () => {
   hostImages.docker = await loadEmptyHostImage(rig);
   for (const name of ['web', 'init', 'worker', 'metrics']) {
     const image = await ociImage({ name: `e2e-demo-${name}` });
-    const pushed = await pushImage(image, {
-      registry: rig.registry.host,
-      repository: `airlock/demo-${name}`,
-      tag: '1.0.0',
-    });
+    const repository = `airlock/demo-${name}`;
+    const pushed = await pushImage(image, { registry: rig.registry.host, repository, tag: '1.0.0' });
+    appConfigs.set(`${rig.registry.host}/${repository}`, image.platforms[0]!.config.digest);
     if (name === 'worker') workerDigest = pushed.digest;
   }
   await exportAppImages();
@@ -207,29 +213,29 @@ const present = async (runtime: PodRuntime, reference: string): Promise<boolean>
   );
 };
 
+/** Every app image as the Deployments reference it; on containerd, as the image it was built as. */
+const expectAppImages = async (runtime: PodRuntime, appImages: readonly string[]) => {
+  if (runtime === 'containerd') return expectImagesOnNode(rig.containerd.address, appImages, appConfigs);
+  // Docker's image load cannot create repo@digest names (OFFLINE-IMAGES.md, Runtime support).
+  for (const reference of appImages.filter((candidate) => !candidate.includes('@'))) {
+    await vi.waitFor(async () => expect(await present(runtime, reference), reference).toBe(true), {
+      timeout: 15_000,
+      interval: 200,
+    });
+  }
+};
+
 const removeAppImages = async (runtime: PodRuntime, references: readonly string[]) => {
   if (runtime === 'docker') {
     const tagged = references.filter((reference) => !reference.includes('@'));
     await run('docker', ['-H', rig.docker.host, 'image', 'rm', '--force', ...tagged]).catch(() => undefined);
     return;
   }
-  const { stdout } = await run('ctr', [
-    '--address',
-    rig.containerd.address,
-    '-n',
-    'k8s.io',
-    'images',
-    'ls',
-    '-q',
-  ]);
-  const names = stdout.split('\n').filter((name) => name.includes(`${rig.registry.host}/airlock/demo-`));
-  if (names.length > 0)
-    await run('ctr', ['--address', rig.containerd.address, '-n', 'k8s.io', 'images', 'rm', ...names]);
+  const names = (await ctrImageList(rig, ['-q']))
+    .split('\n')
+    .filter((name) => name.includes(`${rig.registry.host}/airlock/demo-`));
+  await removeContainerdImages(rig, names);
 };
-
-// Docker's image load cannot create repo@digest names (OFFLINE-IMAGES.md, Runtime support).
-const expectedOn = (runtime: PodRuntime, appImages: readonly string[]) =>
-  runtime === 'docker' ? appImages.filter((reference) => !reference.includes('@')) : appImages;
 
 describe('the exported images directory', () => {
   it('holds one archive per app image, the amd64 importer runtime, SHA256SUMS and images.json', async () => {
@@ -274,12 +280,7 @@ describe.each(helmBinaries())('the import hook rendered by $name, in bundle mode
       // Docker keeps the digest-pinned worker by ID only, which removeAppImages cannot name: it may be skipped.
       expect(summary.imported + summary.skipped).toBe(4);
       if (runtime === 'containerd') expect(summary.imported).toBe(4);
-      for (const reference of expectedOn(runtime, appImages)) {
-        await vi.waitFor(async () => expect(await present(runtime, reference), reference).toBe(true), {
-          timeout: 15_000,
-          interval: 200,
-        });
-      }
+      await expectAppImages(runtime, appImages);
     });
 
     it('imports nothing on a second run: every archive is skipped', async () => {
@@ -313,8 +314,7 @@ describe.each(helmBinaries())('the import hook rendered by $name, in bundle mode
         const summary = summaryOf(result.logs);
         expect(summary).toMatchObject({ failed: 1 });
         expect(summary.imported + summary.skipped).toBe(4);
-        for (const reference of expectedOn(runtime, appImages))
-          expect(await present(runtime, reference), reference).toBe(true);
+        await expectAppImages(runtime, appImages);
       },
     );
   });

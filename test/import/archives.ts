@@ -42,45 +42,50 @@ export const writeExporterArchive = async (
 /** `docker.io/library/x:1.0` -> `x:1.0`, the name Docker shows and `docker save` takes. */
 export const familiarName = (name: string): string => name.replace(/^docker\.io\/library\//, '');
 
-/**
- * `docker save <tag> | gzip > file` from the rig's dockerd (20.10: the pre-25 layout, manifest.json last).
- * The image is loaded from an exporter archive first and removed again, so only the file carries it.
- */
-export const writeDockerSaveGzip = async (
-  rig: Pick<RigInfo, 'docker'>,
+/** Runs `convert` on an exporter archive of `fixture` in a scratch directory under `dir`, removed afterwards. */
+const fromExporterArchive = async <T>(
   dir: string,
-  file: string,
+  label: string,
   fixture: FixtureImage,
-): Promise<string> => {
-  const scratch = await mkdtemp(join(dir, 'docker-save-'));
+  convert: (source: string, scratch: string, tagged: string) => Promise<T>,
+): Promise<T> => {
   const [tagged] = fixture.image.dockerRepoTags;
   if (!tagged) throw new Error('fixture has no tag');
-  const docker = ['-H', rig.docker.host];
+  const scratch = await mkdtemp(join(dir, `${label}-`));
   try {
-    const source = await writeExporterArchive(scratch, 'source.tar', fixture);
-    await run('docker', [...docker, 'load', '--input', source]);
-    const saved = join(scratch, 'saved.tar');
-    await run('docker', [...docker, 'save', '--output', saved, familiarName(tagged)]);
-    const path = join(dir, file);
-    await pipeline(createReadStream(saved), createGzip(), createWriteStream(path));
-    return path;
+    return await convert(await writeExporterArchive(scratch, 'source.tar', fixture), scratch, tagged);
   } finally {
-    await run('docker', [...docker, 'image', 'rm', '--force', familiarName(tagged)]).catch(() => undefined);
     await rm(scratch, { recursive: true, force: true });
   }
 };
 
-/** `skopeo copy oci:<layout> docker-archive:<file>:<name>`: a Docker archive written by another tool. */
-export const writeSkopeoDockerArchive = async (
+/**
+ * `docker save <tag> | gzip > file` from the rig's dockerd (20.10: the pre-25 layout, manifest.json last).
+ * The image is loaded from an exporter archive first and removed again, so only the file carries it.
+ */
+export const writeDockerSaveGzip = (
+  rig: Pick<RigInfo, 'docker'>,
   dir: string,
   file: string,
   fixture: FixtureImage,
-): Promise<string> => {
-  const scratch = await mkdtemp(join(dir, 'skopeo-'));
-  const [tagged] = fixture.image.dockerRepoTags;
-  if (!tagged) throw new Error('fixture has no tag');
-  try {
-    const source = await writeExporterArchive(scratch, 'source.tar', fixture);
+): Promise<string> =>
+  fromExporterArchive(dir, 'docker-save', fixture, async (source, scratch, tagged) => {
+    const docker = ['-H', rig.docker.host];
+    try {
+      await run('docker', [...docker, 'load', '--input', source]);
+      const saved = join(scratch, 'saved.tar');
+      await run('docker', [...docker, 'save', '--output', saved, familiarName(tagged)]);
+      const path = join(dir, file);
+      await pipeline(createReadStream(saved), createGzip(), createWriteStream(path));
+      return path;
+    } finally {
+      await run('docker', [...docker, 'image', 'rm', '--force', familiarName(tagged)]).catch(() => undefined);
+    }
+  });
+
+/** `skopeo copy oci:<layout> docker-archive:<file>:<name>`: a Docker archive written by another tool. */
+export const writeSkopeoDockerArchive = (dir: string, file: string, fixture: FixtureImage): Promise<string> =>
+  fromExporterArchive(dir, 'skopeo', fixture, async (source, scratch, tagged) => {
     // An exporter archive unpacked is a plain OCI layout directory, which is what `skopeo copy oci:` reads.
     const layout = join(scratch, 'layout');
     await mkdir(layout);
@@ -93,10 +98,7 @@ export const writeSkopeoDockerArchive = async (
       `docker-archive:${path}:${tagged}`,
     ]);
     return path;
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
-};
+  });
 
 export interface Docker25Archive {
   path: string;
@@ -179,6 +181,15 @@ export interface ArchiveSet {
   /** By file name: every archive of the set but the Docker 25 one, with the image it holds. */
   fixtures: Record<string, FixtureImage>;
   docker25: Docker25Archive;
+  /** Every name the set carries. */
+  names: string[];
+  /**
+   * The fixtures an import accepts: all but skopeo's docker-archive, which points its legacy layer paths at the
+   * layers with symlinks and is refused every time.
+   */
+  accepted: [string, FixtureImage][];
+  /** Each archive's outcome in a run where the accepted ones get `outcome`. */
+  outcomes(outcome: string): Record<string, string>;
 }
 
 /**
@@ -201,7 +212,17 @@ export const writeEveryArchiveKind = async (
   fixtures['skopeo.tar'] = uniqueFixture(`${label}skopeo`, { pinned: false });
   await writeSkopeoDockerArchive(dir, 'skopeo.tar', fixtures['skopeo.tar']);
   const docker25 = await writeDocker25Archive(dir, 'docker25.tar', 'docker25');
-  return { fixtures, docker25 };
+  const refused = (file: string) => file === 'skopeo.tar';
+  return {
+    fixtures,
+    docker25,
+    names: [...Object.values(fixtures).flatMap((fixture) => fixture.image.names), docker25.name],
+    accepted: Object.entries(fixtures).filter(([file]) => !refused(file)),
+    outcomes: (outcome) =>
+      Object.fromEntries(
+        [...Object.keys(fixtures), 'docker25.tar'].map((file) => [file, refused(file) ? 'failed' : outcome]),
+      ),
+  };
 };
 
 /**

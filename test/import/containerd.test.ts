@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { run } from '../../lib/exec/run.ts';
 import { createContainerdRuntime } from '../../lib/runtime/index.ts';
 import type { FixtureImage } from '../archive/fixture-image.ts';
 import {
+  type ArchiveSet,
   type Docker25Archive,
   releaseEnv,
   sealDirectory,
@@ -14,7 +14,10 @@ import {
   writeExporterArchive,
 } from './archives.ts';
 import {
+  configsOf,
   containerdImages,
+  ctrImageList,
+  expectImagesOnNode,
   importCounting,
   outcomes,
   removeContainerdImages,
@@ -27,85 +30,65 @@ const rig = inject('rig');
 let dir: string;
 let fixtures: Record<string, FixtureImage>;
 let docker25: Docker25Archive;
-const ARCHIVES = [
-  'exporter.tar',
-  'exporter.tar.gz',
-  'exporter.tgz',
-  'docker-save.tar.gz',
-  'skopeo.tar',
-  'docker25.tar',
-];
+let set: ArchiveSet;
 
 const args = () => ['--dir', dir, '--containerd-address', rig.containerd.address];
-const allNames = () => [...Object.values(fixtures).flatMap((fixture) => fixture.image.names), docker25.name];
 
-/** skopeo's docker-archive points its legacy layer paths at the layers with symlinks: refused, every time. */
-const expected = (outcome: string): Record<string, string> =>
-  Object.fromEntries(ARCHIVES.map((file) => [file, file === 'skopeo.tar' ? 'failed' : outcome]));
-const imported = () => Object.entries(fixtures).filter(([file]) => file !== 'skopeo.tar');
+/** A single-platform fixture's names and the config digest CRI knows its image by. */
+const fixtureConfig = (image: FixtureImage['image']) => ({
+  names: image.names,
+  config: image.manifests[0]!.config.descriptor.digest,
+});
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'airlock-import-ctr-'));
-  ({ fixtures, docker25 } = await writeEveryArchiveKind(rig, dir, '', [
-    'exporter.tar',
-    'exporter.tar.gz',
-    'exporter.tgz',
-  ]));
+  set = await writeEveryArchiveKind(rig, dir, '', ['exporter.tar', 'exporter.tar.gz', 'exporter.tgz']);
+  ({ fixtures, docker25 } = set);
   await sealDirectory(dir);
 });
 
 afterAll(async () => {
-  await removeContainerdImages(rig, allNames());
+  await removeContainerdImages(rig, set.names);
   await rm(dir, { recursive: true, force: true });
 });
 
 describe('importing into containerd', () => {
   it("imports exporter archives (.tar, .tar.gz, .tgz), docker save | gzip and Docker 25+ archives, and refuses skopeo's symlinks", async () => {
-    const { exitCode, summary } = await runImport(args(), releaseEnv(allNames()));
+    const { exitCode, summary } = await runImport(args(), releaseEnv(set.names));
     expect(exitCode).toBe(0);
-    expect(outcomes(summary)).toEqual(expected('imported'));
+    expect(outcomes(summary)).toEqual(set.outcomes('imported'));
     expect(summary.results?.find((result) => result.archive === 'skopeo.tar')?.reason).toMatch(
       /is a symlink to "\.\.\/[a-f0-9]{64}\.tar"; image archives hold no links/,
     );
     expect(summary).toMatchObject({
       runtime: 'containerd',
-      archives: ARCHIVES.length,
+      archives: Object.keys(set.outcomes('imported')).length,
       imported: 5,
       failed: 1,
     });
   });
 
   it('creates every name an exporter archive carries, repo:tag and repo@sha256, on its manifest digest', async () => {
-    const images = await containerdImages(rig);
     for (const file of ['exporter.tar', 'exporter.tar.gz', 'exporter.tgz']) {
       const { image } = fixtures[file] as FixtureImage;
       expect(image.names).toEqual([expect.stringMatching(/:1\.0$/), expect.stringMatching(/@sha256:/)]);
-      for (const name of image.names)
-        expect(images.get(name)?.digest, name).toBe(image.target.descriptor.digest);
+      await expectImagesOnNode(rig.containerd.address, image.names, configsOf([fixtureConfig(image)]));
     }
   });
 
   it('creates the tag of foreign archives, the Docker 25+ one on the manifest digest its index.json names', async () => {
-    const images = await containerdImages(rig);
-    for (const file of ['docker-save.tar.gz']) {
-      const [name] = (fixtures[file] as FixtureImage).image.names;
-      expect(images.get(name ?? ''), `${file}: ${name}`).toBeDefined();
-    }
-    expect(images.get(docker25.name)?.digest).toBe(docker25.digest);
+    await expectImagesOnNode(
+      rig.containerd.address,
+      (fixtures['docker-save.tar.gz'] as FixtureImage).image.names,
+    );
+    // A tag alone: CRI lists no repo digest for it, containerd's own listing names the manifest it points at.
+    expect((await containerdImages(rig)).get(docker25.name)?.digest).toBe(docker25.digest);
   });
 
   it('pins every imported name with io.cri-containerd.pinned=pinned against kubelet image GC', async () => {
     // ctr's own listing, read as text: the label kubelet's image GC honours, spelled out.
-    const { stdout } = await run('ctr', [
-      '--address',
-      rig.containerd.address,
-      '-n',
-      'k8s.io',
-      'images',
-      'ls',
-    ]);
-    const lines = stdout.split('\n');
-    for (const name of [...imported().flatMap(([, fixture]) => fixture.image.names), docker25.name]) {
+    const lines = (await ctrImageList(rig)).split('\n');
+    for (const name of [...set.accepted.flatMap(([, fixture]) => fixture.image.names), docker25.name]) {
       const line = lines.find((candidate) => candidate.startsWith(`${name} `));
       expect(line, name).toMatch(/[\s,]io\.cri-containerd\.pinned=pinned(,|\s|$)/);
     }
@@ -113,22 +96,22 @@ describe('importing into containerd', () => {
 
   it('reports every archive skipped on a second run over the same directory', async () => {
     const before = await containerdImages(rig);
-    const { exitCode, summary, stdout } = await runImport(args(), releaseEnv(allNames()));
+    const { exitCode, summary, stdout } = await runImport(args(), releaseEnv(set.names));
     expect(exitCode).toBe(0);
-    expect(outcomes(summary)).toEqual(expected('skipped'));
+    expect(outcomes(summary)).toEqual(set.outcomes('skipped'));
     expect(stdout).toMatch(/^skipped +exporter\.tar {2}.* — already present with the same digest$/m);
     const after = await containerdImages(rig);
-    for (const name of allNames()) expect(after.get(name), name).toEqual(before.get(name));
+    for (const name of set.names) expect(after.get(name), name).toEqual(before.get(name));
   });
 
   it('streams nothing into the runtime and lists its images once when every archive is present', async () => {
     const { report, calls } = await importCounting(
       dir,
       createContainerdRuntime({ address: rig.containerd.address }),
-      allNames(),
+      set.names,
     );
     expect(Object.fromEntries(report.results.map((result) => [result.image, result.outcome]))).toEqual(
-      expected('skipped'),
+      set.outcomes('skipped'),
     );
     expect(calls).toEqual({ importTar: 0, listImages: 1, pin: 0 });
   });
@@ -151,7 +134,7 @@ describe('importing into containerd', () => {
         releaseEnv([tagged ?? '']),
       );
       expect(outcomes(moved.summary)).toEqual({ 'moved.tar': 'imported' });
-      const back = await runImport(args(), releaseEnv(allNames()));
+      const back = await runImport(args(), releaseEnv(set.names));
       expect(outcomes(back.summary)[file]).toBe('imported');
       expect((await containerdImages(rig)).get(tagged ?? '')?.digest).toBe(image.target.descriptor.digest);
     } finally {
@@ -177,9 +160,11 @@ describe('importing many archives', () => {
       expect(report.results.map((result) => result.outcome)).toEqual(['imported', 'imported']);
       // One listing decides what to skip; a listing after every archive would grow with the node's images.
       expect(calls).toEqual({ importTar: 2, listImages: 1, pin: 2 });
-      const present = await containerdImages(rig);
-      for (const name of images.flatMap((fixture) => fixture.image.names))
-        expect(present.has(name), name).toBe(true);
+      await expectImagesOnNode(
+        rig.containerd.address,
+        images.flatMap((fixture) => fixture.image.names),
+        configsOf(images.map(({ image }) => fixtureConfig(image))),
+      );
     } finally {
       await removeContainerdImages(
         rig,

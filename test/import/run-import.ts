@@ -1,10 +1,12 @@
 import { Writable } from 'node:stream';
+import { expect, vi } from 'vitest';
 import { z } from 'zod';
 import { run } from '../../lib/exec/run.ts';
 import { runImportCommand } from '../../lib/import/command.ts';
 import { type ImportReport, importArchives } from '../../lib/import/import.ts';
 import { type Logger, silentLogger } from '../../lib/report/log.ts';
 import { type ContainerdImageRow, type ContainerRuntime, parseImageList } from '../../lib/runtime/index.ts';
+import { imageStatus } from '../../rig/cri.ts';
 import type { RigInfo } from '../../rig/types.ts';
 
 /** The one JSON line the importer prints for machines. */
@@ -91,13 +93,52 @@ export const runImport = async (argv: string[], env: NodeJS.ProcessEnv = {}): Pr
   return { exitCode, stdout: text, stderr: stderr.text(), lines: text.split('\n'), summary: summaries[0] };
 };
 
+/** `ctr -n k8s.io images ls` on the rig's containerd with `args` appended: the runtime's own listing, as text. */
+export const ctrImageList = async (
+  rig: Pick<RigInfo, 'containerd'>,
+  args: readonly string[] = [],
+): Promise<string> =>
+  (await run('ctr', ['--address', rig.containerd.address, '-n', 'k8s.io', 'images', 'ls', ...args])).stdout;
+
 /** The rig containerd's k8s.io images by name. */
 export const containerdImages = async (
   rig: Pick<RigInfo, 'containerd'>,
-): Promise<Map<string, ContainerdImageRow>> => {
-  const { stdout } = await run('ctr', ['--address', rig.containerd.address, '-n', 'k8s.io', 'images', 'ls']);
-  return new Map(parseImageList(stdout).map((row) => [row.name, row]));
+): Promise<Map<string, ContainerdImageRow>> =>
+  new Map(parseImageList(await ctrImageList(rig)).map((row) => [row.name, row]));
+
+/** `registry/repo` of `registry/repo:tag` or `registry/repo@sha256:...`. */
+const repositoryOf = (name: string): string => name.replace(/@.*$/, '').replace(/:[^:/]*$/, '');
+
+/**
+ * The names an import must leave on a containerd node, asked as kubelet asks (CRI ImageStatus, retried while the
+ * CRI plugin's cache catches up with containerd's events): each is found; a `repo@digest` name is found as that
+ * manifest (among the image's repo digests); and where `configs` gives its repository's config digest, the name
+ * resolves to that image (CRI's image id), which a tag alone can be checked by.
+ */
+export const expectImagesOnNode = async (
+  address: string,
+  names: readonly string[],
+  configs: ReadonlyMap<string, string> = new Map(),
+): Promise<void> => {
+  for (const name of names) {
+    const repository = repositoryOf(name);
+    const digest = /@(.+)$/.exec(name)?.[1];
+    const config = configs.get(repository);
+    await vi.waitFor(
+      async () => {
+        const status = await imageStatus(address, name);
+        expect(status.found, `${name}: CRI ImageStatus`).toBe(true);
+        if (digest) expect(status.repoDigests, name).toContain(name);
+        if (config) expect(status.id, name).toBe(config);
+      },
+      { timeout: 15_000, interval: 200 },
+    );
+  }
 };
+
+/** Repository -> config digest of images, for expectImagesOnNode. */
+export const configsOf = (images: readonly { names: readonly string[]; config: string }[]) =>
+  new Map(images.flatMap(({ names, config }) => names.map((name) => [repositoryOf(name), config] as const)));
 
 /** Removes images from the rig containerd; the CRI's `sha256:<config>` alias goes with its last name. */
 export const removeContainerdImages = async (

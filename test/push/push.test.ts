@@ -95,7 +95,7 @@ describe('a push of an exported set', () => {
     expect(results.map((result) => result.outcome)).toEqual(pushed.map(() => 'skipped'));
   });
 
-  it('mounts a layer shared by two repositories from where the run put it, instead of sending it twice', async () => {
+  it('mounts a layer shared by two repositories from where the run put it, instead of sending it twice, with archives pushed at once', async () => {
     const [one, two] = ['shared-1', 'shared-2'].map((label) => pushed.find((item) => item.label === label)!);
     const layersOf = (item: PushedImage) =>
       item.image.platforms.flatMap((platform) => platform.layers.map((layer) => layer.digest));
@@ -109,7 +109,7 @@ describe('a push of an exported set', () => {
         '--dir',
         images,
         '--concurrency',
-        '1',
+        '3',
       ]);
       expect(result.code, result.stderr).toBe(0);
       expect(completedBlobDigests(proxy).filter((digest) => digest === shared[0])).toHaveLength(1);
