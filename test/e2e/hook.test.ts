@@ -16,21 +16,16 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { exportImporterRuntime } from '../../lib/bundle/index.ts';
 import { run } from '../../lib/exec/run.ts';
-import { exportImages } from '../../lib/export/export.ts';
 import { writeOutputs } from '../../lib/export/outputs.ts';
 import { sha256File } from '../../lib/files.ts';
 import { parsePlatform } from '../../lib/oci/index.ts';
-import { normalizeReference } from '../../lib/reference/index.ts';
-import { createRegistryClient } from '../../lib/registry/index.ts';
-import { silentLogger } from '../../lib/report/log.ts';
-import { createProgress } from '../../lib/report/progress.ts';
 import { imageStatus } from '../../rig/cri.ts';
 import { ociImage, pushImage } from '../../rig/factory/index.ts';
+import { writeImagesDir } from '../../rig/images-dir.ts';
 import { type PodRuntime, runPod } from '../../rig/kubelet.ts';
 import { importPauseImage, PAUSE_IMAGE } from '../../rig/pause-image.ts';
 import { type PodResolver, startPod } from '../../rig/pods/index.ts';
@@ -95,50 +90,12 @@ const hookValues = (runtime: PodRuntime, failurePolicy: 'ignore' | 'fail', impor
   },
 });
 
-const collector = () => {
-  const chunks: Buffer[] = [];
-  const stream = new Writable({
-    write: (chunk, _encoding, callback) => {
-      chunks.push(Buffer.from(chunk));
-      callback();
-    },
-  });
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
-};
-
 /** The app images as the exporter writes them, with the importer runtime next to them, as `--importer bundle` does. */
 const exportAppImages = async () => {
   const apps = (await renderChart(rig.helm.v3.path, appValues())).filter(
     (object) => object.kind === 'Deployment',
   );
-  const platforms = [parsePlatform('linux/amd64')];
-  const { manifest: importer } = await exportImporterRuntime({
-    output: imagesDir,
-    platforms,
-    version: '0.1.0',
-  });
-  const client = createRegistryClient({ logger: silentLogger });
-  try {
-    const report = await exportImages({
-      images: imagesOf(apps).map(normalizeReference),
-      output: imagesDir,
-      platforms,
-      compression: 'gzip',
-      gzipLevel: 0,
-      concurrency: 2,
-      client,
-      logger: silentLogger,
-      progress: createProgress({
-        stream: collector().stream as unknown as NodeJS.WriteStream,
-        interactive: false,
-      }),
-    });
-    const failed = report.results.filter((result) => result.outcome === 'failed');
-    if (failed.length > 0 || !report.manifest) throw new Error(`export failed: ${JSON.stringify(failed)}`);
-    await writeOutputs(imagesDir, { ...report.manifest, importer });
-  } finally {
-    await client.close();
-  }
+  await writeImagesDir(imagesDir, imagesOf(apps));
 };
 
 beforeAll(async () => {
