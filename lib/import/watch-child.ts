@@ -57,11 +57,20 @@ const resultOf = (entry: SummaryEntry): ImageResult | undefined => {
 
 const SUMMARY_PREFIX = '{"airlock":"import-summary"';
 
+/** A summary line cut short (the importer killed while writing it) counts as no summary. */
+const parseSummary = (line: string): Record<string, unknown> | undefined => {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+};
+
 /** The pass's outcome from the child's stdout: its summary's results, or the reason it produced none. */
 export const readPassOutput = (command: string, stdout: string, exitCode: number | null): PassReport => {
   const lines = stdout.split('\n');
   const summaryLine = lines.findLast((line) => line.startsWith(SUMMARY_PREFIX));
-  const summary = summaryLine ? (JSON.parse(summaryLine) as Record<string, unknown>) : undefined;
+  const summary = summaryLine ? parseSummary(summaryLine) : undefined;
   if (!summary || typeof summary.error === 'string' || !Array.isArray(summary.results)) {
     const said = lines.findLast((line) => line.startsWith('error: '))?.slice('error: '.length);
     const reason =
