@@ -97,7 +97,7 @@ describe.each(helmBinaries())('the image keeper with $name', ({ path: helm }) =>
     expect(watch.volumeMounts?.map((mount) => mount.name)).toEqual(['images', 'runtime-socket', 'tmp']);
     expect(watch.securityContext).toMatchObject({ runAsUser: 0, capabilities: { drop: ['ALL'] } });
     expect(watch.resources).toEqual({
-      limits: { cpu: '200m', memory: '128Mi' },
+      limits: { cpu: '500m', memory: '512Mi' },
       requests: { cpu: '5m', memory: '64Mi' },
     });
   });
