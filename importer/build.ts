@@ -1,4 +1,5 @@
-// Bundles the importer into one file that the importer image runs with a plain `node`, no node_modules.
+// Bundles the importer into one file that the importer image runs with a plain `node`, no node_modules; and the
+// small entry file an exported runtime starts it through (src/entry.ts), which runs the bundle from beside it.
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -9,6 +10,7 @@ const importerDir = dirname(fileURLToPath(import.meta.url));
 
 export const IMPORTER_ENTRY = resolve(importerDir, 'src/main.ts');
 export const IMPORTER_BUNDLE = resolve(importerDir, 'dist/importer.mjs');
+export const IMPORTER_ENTRY_STUB = resolve(importerDir, 'src/entry.ts');
 
 // Some dependencies are CommonJS and call require() for Node built-ins; an ES module has no require of its own.
 const REQUIRE_BANNER = [
@@ -53,6 +55,10 @@ export const buildImporterBundle = async (
   }
   return outFile;
 };
+
+/** The exported runtime's entry file, at `outFile`; it imports the bundle from IMPORTER_MAIN_FILE beside it. */
+export const buildImporterEntry = (outFile: string): Promise<string> =>
+  buildImporterBundle(outFile, IMPORTER_ENTRY_STUB);
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {

@@ -26,6 +26,10 @@ export interface AirlockErrorOptions extends ErrorOptions {
   subject?: string;
 }
 
+// A brand shared through the global symbol registry: an exported runtime runs two bundles (its entry file and the
+// importer), each with its own copy of this module, and an error one copy raises is described by the other.
+const AIRLOCK_ERROR = Symbol.for('airlock.error');
+
 /**
  * Base of every error airlock expects; anything else is a bug and keeps its stack trace. The message is built
  * here from the subject and the reason, so a caller that already names the subject takes the reason alone.
@@ -38,6 +42,7 @@ export class AirlockError extends Error {
 
   constructor(code: ErrorCode, reason: string, options?: AirlockErrorOptions) {
     super(options?.subject ? `${options.subject}: ${reason}` : reason, options);
+    Object.defineProperty(this, AIRLOCK_ERROR, { value: true });
     this.name = 'AirlockError';
     this.code = code;
     this.subject = options?.subject;
@@ -61,7 +66,9 @@ export class DigestMismatchError extends AirlockError {
   }
 }
 
-export const isAirlockError = (error: unknown): error is AirlockError => error instanceof AirlockError;
+/** Any copy's AirlockError (see AIRLOCK_ERROR), not only this module's. */
+export const isAirlockError = (error: unknown): error is AirlockError =>
+  typeof error === 'object' && error !== null && AIRLOCK_ERROR in error;
 
 /** One line for a person: the message of an expected error, the stack of a bug. */
 export const describeError = (error: unknown): string => {

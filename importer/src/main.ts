@@ -1,7 +1,7 @@
 // The hook Job's entry point; also runs on a host with `npm run importer -- --dir images`.
 // First, on its own: modules are evaluated in import order, and the self-check should start before the others.
 import './self-check.ts';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { bundleLauncher } from '../../lib/bundle/self-check.ts';
 import { describeError } from '../../lib/errors.ts';
 import { useProgramLauncher } from '../../lib/exec/launcher.ts';
@@ -33,7 +33,7 @@ const launch = async (): Promise<boolean> => {
 /** This same importer, run once: the bundle's node (through its loader), or this process's node and flags. */
 const oneShotImporter = (): ImporterCommand =>
   bundle
-    ? { file: 'node', args: [fileURLToPath(import.meta.url)] }
+    ? { file: 'node', args: [join(bundle.dir, 'importer.mjs')] }
     : { file: process.execPath, args: [...process.execArgv, process.argv[1] ?? ''] };
 
 const main = async (): Promise<number> => {

@@ -1,7 +1,7 @@
 // The exporter's `--importer` option: which importer goes next to the archives.
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { buildImporterBundle } from '../../importer/build.ts';
+import { buildImporterBundle, buildImporterEntry } from '../../importer/build.ts';
 import type { ImagesJsonEntry } from '../export/outputs.ts';
 import { archiveFileName } from '../export/plan.ts';
 import type { Platform } from '../oci/index.ts';
@@ -11,8 +11,8 @@ import { runtimeCacheDir } from './cache.ts';
 import { importerImageName, writeImporterImage } from './image.ts';
 import { readRuntimeLock } from './lock.ts';
 import type { ImporterMode } from './modes.ts';
-import { type RuntimePlatform, runtimePlatformOf } from './platforms.ts';
-import { type WrittenRuntime, writeImporterRuntime } from './write.ts';
+import { IMPORTER_MAIN_FILE, type RuntimePlatform, runtimePlatformOf } from './platforms.ts';
+import { type ImporterScripts, type WrittenRuntime, writeImporterRuntime } from './write.ts';
 
 export { IMPORTER_MODES, type ImporterMode } from './modes.ts';
 
@@ -42,9 +42,13 @@ export const checkImporterPlatforms = (platforms: readonly Platform[]): void => 
   for (const platform of platforms) runtimePlatformOf(platform);
 };
 
-/** The bundled importer, built into the cache (esbuild is deterministic: the same tree gives the same bytes). */
-export const buildImporterScript = async (cacheDir: string = runtimeCacheDir()): Promise<string> =>
-  buildImporterBundle(join(cacheDir, 'importer', 'importer.mjs'));
+/** The bundled importer and its entry file, built into the cache (esbuild is deterministic: same tree, same bytes). */
+export const buildImporterScript = async (
+  cacheDir: string = runtimeCacheDir(),
+): Promise<ImporterScripts> => ({
+  entry: await buildImporterEntry(join(cacheDir, 'importer', 'importer.mjs')),
+  main: await buildImporterBundle(join(cacheDir, 'importer', IMPORTER_MAIN_FILE)),
+});
 
 export interface ExportImporterOptions {
   output: string;
@@ -68,7 +72,7 @@ export const exportImporterRuntime = async (options: ExportImporterOptions): Pro
     output: options.output,
     platforms,
     version: options.version,
-    importerBundle: await buildImporterScript(),
+    importer: await buildImporterScript(),
   });
 };
 
@@ -89,7 +93,7 @@ export const exportImporterImage = async (
   const written = await writeImporterImage({
     path: join(options.output, file),
     runtimes,
-    importerBundle: await buildImporterScript(cacheDir),
+    importerBundle: (await buildImporterScript(cacheDir)).main,
     version: options.version,
     layerDir: join(cacheDir, 'image-layers'),
     compression: options.compression,

@@ -2,6 +2,9 @@
 import { AirlockError } from '../errors.ts';
 import { ElfMachine } from './elf.ts';
 
+/** The importer bundle's name next to the entry file (importer.mjs) in an exported runtime, which imports it. */
+export const IMPORTER_MAIN_FILE = 'importer-main.mjs';
+
 export interface RuntimePlatform {
   /** Directory name under importer/ and key of the lock file: `linux-amd64`. */
   name: 'linux-amd64' | 'linux-arm64';

@@ -11,7 +11,13 @@ import { absentRuntimeProgram } from './absent.ts';
 import { type AssembledRuntime, assembleRuntime } from './assemble.ts';
 import { runtimeCacheDir } from './cache.ts';
 import { readRuntimeLock } from './lock.ts';
-import { loaderCommand, RUNTIME_PLATFORMS, type RuntimePlatform, runtimeDirOf } from './platforms.ts';
+import {
+  IMPORTER_MAIN_FILE,
+  loaderCommand,
+  RUNTIME_PLATFORMS,
+  type RuntimePlatform,
+  runtimeDirOf,
+} from './platforms.ts';
 import { RUN_WRAPPER } from './run-wrapper.ts';
 
 export interface ImporterFileEntry {
@@ -43,12 +49,18 @@ export interface ImporterManifest {
   absent?: Record<string, ImporterFileEntry>;
 }
 
+/** The importer's two files as an exported runtime holds them: the small entry file, and the bundle it runs. */
+export interface ImporterScripts {
+  entry: string;
+  main: string;
+}
+
 export interface WriteRuntimeOptions {
   output: string;
   platforms: readonly RuntimePlatform[];
   version: string;
-  /** The bundled importer (importer/build.ts) to place as importer.mjs in each platform directory. */
-  importerBundle: string;
+  /** The importer's entry file and bundle (importer/build.ts), placed in each platform directory. */
+  importer: ImporterScripts;
   cacheDir?: string;
 }
 
@@ -94,6 +106,21 @@ const clearImporterDir = async (output: string, keep: ReadonlySet<string>): Prom
   }
 };
 
+/** The entry file as importer.mjs (what the loader command names) and the bundle under the name it imports. */
+const scriptEntries = async (importer: ImporterScripts) => {
+  const scripts = [
+    { source: importer.entry, name: 'importer.mjs' },
+    { source: importer.main, name: IMPORTER_MAIN_FILE },
+  ];
+  return Promise.all(
+    scripts.map(async (script) => ({
+      ...script,
+      size: (await stat(script.source)).size,
+      sha256: await sha256File(script.source),
+    })),
+  );
+};
+
 export const writeImporterRuntime = async (options: WriteRuntimeOptions): Promise<WrittenRuntime> => {
   const lock = await readRuntimeLock();
   const cacheDir = options.cacheDir ?? runtimeCacheDir();
@@ -102,8 +129,7 @@ export const writeImporterRuntime = async (options: WriteRuntimeOptions): Promis
     runtimes.push(await assembleRuntime(lock, platform, { cacheDir }));
   await clearImporterDir(options.output, new Set(options.platforms.map((platform) => platform.name)));
 
-  const importerSha256 = await sha256File(options.importerBundle);
-  const importerSize = (await stat(options.importerBundle)).size;
+  const scripts = await scriptEntries(options.importer);
   const files: ImporterFileEntry[] = [];
   const manifest: ImporterManifest = {
     version: options.version,
@@ -118,8 +144,10 @@ export const writeImporterRuntime = async (options: WriteRuntimeOptions): Promis
       await place(file.source, join(options.output, dir, file.path), file.mode);
       entries.push({ file: `${dir}/${file.path}`, size: file.size, sha256: file.sha256 });
     }
-    await place(options.importerBundle, join(options.output, dir, 'importer.mjs'), 0o644);
-    entries.push({ file: `${dir}/importer.mjs`, size: importerSize, sha256: importerSha256 });
+    for (const script of scripts) {
+      await place(script.source, join(options.output, dir, script.name), 0o644);
+      entries.push({ file: `${dir}/${script.name}`, size: script.size, sha256: script.sha256 });
+    }
     manifest.platforms[platform.name] = { dir, command: loaderCommand(platform, dir), files: entries };
     files.push(...entries);
   }

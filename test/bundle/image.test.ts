@@ -35,7 +35,7 @@ const writeImage = async (label: string, version: string) => {
   return writeImporterImage({
     path: join(dir, `${label}.tar`),
     runtimes,
-    importerBundle: await buildImporterScript(),
+    importerBundle: (await buildImporterScript()).main,
     version,
     layerDir: join(dir, `${label}-layers`),
     compression: 'none',

@@ -38,7 +38,7 @@ afterAll(async () => {
 describe.each(PLATFORMS)('the $name runtime', (platform) => {
   const dir = () => join(images.dir, 'importer', platform.name);
 
-  it('lists the loader, node, ctr, libc and importer.mjs in SHA256SUMS', async () => {
+  it('lists the loader, node, ctr, libc, importer.mjs and importer-main.mjs in SHA256SUMS', async () => {
     const listed = [...((await readChecksums(images.dir)) ?? new Map()).keys()];
     for (const file of [
       `lib/${platform.loader}`,
@@ -47,6 +47,7 @@ describe.each(PLATFORMS)('the $name runtime', (platform) => {
       'bin/node',
       'bin/ctr',
       'importer.mjs',
+      'importer-main.mjs',
     ])
       expect(listed).toContain(`importer/${platform.name}/${file}`);
   });
@@ -59,7 +60,10 @@ describe.each(PLATFORMS)('the $name runtime', (platform) => {
     for (const file of listed) {
       const path = join(images.dir, file);
       if (!(await isElf(path))) {
-        expect(file).toBe(`importer/${platform.name}/importer.mjs`);
+        expect([
+          `importer/${platform.name}/importer.mjs`,
+          `importer/${platform.name}/importer-main.mjs`,
+        ]).toContain(file);
         continue;
       }
       const elf = await readElf(path);

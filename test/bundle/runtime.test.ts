@@ -76,6 +76,12 @@ describe('the amd64 runtime in a host image that holds nothing', () => {
   for (const [fault, file, apply, reason] of [
     ['removed', 'importer/linux-amd64/bin/ctr', (path: string) => rm(path), 'listed in SHA256SUMS, missing'],
     ['altered', 'importer/linux-amd64/importer.mjs', alterFile, 'altered: sha256 does not match SHA256SUMS'],
+    [
+      'altered',
+      'importer/linux-amd64/importer-main.mjs',
+      alterFile,
+      'altered: sha256 does not match SHA256SUMS',
+    ],
     ['altered', 'importer/linux-amd64/bin/node', alterFile, 'altered: sha256 does not match SHA256SUMS'],
     ['altered', 'importer/linux-amd64/bin/ctr', alterFile, 'altered: sha256 does not match SHA256SUMS'],
     ['altered', 'importer/linux-amd64/lib/libc.so.6', alterFile, 'altered: sha256 does not match SHA256SUMS'],
