@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { exportImporterRuntime } from '../lib/bundle/index.ts';
 import { exportImages } from '../lib/export/export.ts';
 import { writeOutputs } from '../lib/export/outputs.ts';
+import { IMPORTER_VERSION } from '../lib/import/options.ts';
 import { parsePlatform } from '../lib/oci/index.ts';
 import { normalizeReference } from '../lib/reference/index.ts';
 import { createRegistryClient } from '../lib/registry/index.ts';
@@ -28,7 +29,11 @@ export const writeImagesDir = async (
   progress: NodeJS.WriteStream = discard(),
 ): Promise<void> => {
   const platforms = [parsePlatform(`linux/${ociArchitecture()}`)];
-  const { manifest: importer } = await exportImporterRuntime({ output, platforms, version: '0.1.0' });
+  const { manifest: importer } = await exportImporterRuntime({
+    output,
+    platforms,
+    version: IMPORTER_VERSION,
+  });
   const client = createRegistryClient({ logger: silentLogger });
   try {
     const report = await exportImages({

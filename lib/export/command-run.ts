@@ -13,7 +13,7 @@ import type { Logger } from '../report/log.ts';
 import { createProgress } from '../report/progress.ts';
 import { formatCounts, formatFailureLine, formatResultTable } from '../report/results.ts';
 import { formatJsonDocument, summarizeResults } from '../report/summary.ts';
-import { type CommandIo, ExitCode } from './command.ts';
+import { type CommandIo, ExitCode, interruption } from './command.ts';
 import { discoveryJson } from './command-discovery.ts';
 import { type ExportExtras, type ExportReport, exportImages } from './export.ts';
 import { finishLock, startLock } from './lock.ts';
@@ -43,23 +43,6 @@ const importerExtras = (mode: ImporterChoice, options: ExportCommandOptions, log
     );
   }
   return extras;
-};
-
-/** Ctrl-C, SIGTERM and the caller's signal all stop the run the same way: partial files go, a re-run resumes. */
-const interruption = (io: CommandIo, logger: Logger) => {
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    logger.warn(`${signal} received: stopping, removing partial files (a re-run resumes)`);
-    controller.abort(new Error(`interrupted by ${signal}`));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  io.signal?.addEventListener('abort', () => controller.abort(io.signal?.reason), { once: true });
-  const dispose = () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-  return { signal: controller.signal, dispose };
 };
 
 const reportRun = (report: ExportReport, { options, logger, discovery }: Prepared, io: CommandIo) => {
@@ -94,7 +77,7 @@ export const runExport = async (prepared: Prepared, io: CommandIo): Promise<numb
     return ExitCode.badInput;
   }
   const config = options.config;
-  const { signal, dispose } = interruption(io, logger);
+  const { signal, release } = interruption(io, logger, ', removing partial files (a re-run resumes)');
   const progress = createProgress({ stream: io.stderr });
   const client = createRegistryClient({
     insecureRegistries: config?.insecureRegistries ?? [],
@@ -140,6 +123,6 @@ export const runExport = async (prepared: Prepared, io: CommandIo): Promise<numb
     return isAirlockError(error) && error.code === 'OUTPUT_LOCKED' ? ExitCode.badInput : ExitCode.failed;
   } finally {
     await client.close();
-    dispose();
+    release();
   }
 };

@@ -2,7 +2,7 @@
 // module loads only the flag parser: discovery (yaml, helm) and the export itself (registry client, archive
 // writer, importer runtime) are imported when a run gets that far.
 import { describeError, ExitCode } from '../errors.ts';
-import { createLogger } from '../report/log.ts';
+import { createLogger, type Logger } from '../report/log.ts';
 import { EXPORT_USAGE, type ExportCommandOptions, parseExportArguments } from './options.ts';
 
 export interface CommandIo {
@@ -13,6 +13,26 @@ export interface CommandIo {
 }
 
 export { ExitCode };
+
+/**
+ * An AbortController that Ctrl-C, SIGTERM and the caller's signal all abort the same way, after one warning that
+ * says what a re-run does (`consequence`); `release` removes the handlers.
+ */
+export const interruption = (io: CommandIo, logger: Logger, consequence: string) => {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.warn(`${signal} received: stopping${consequence}`);
+    controller.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  io.signal?.addEventListener('abort', () => controller.abort(io.signal?.reason), { once: true });
+  const release = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  return { signal: controller.signal, release };
+};
 
 export const runExportCommand = async (argv: readonly string[], io: CommandIo): Promise<number> => {
   let options: ExportCommandOptions;

@@ -1,12 +1,12 @@
 import { CHECKSUMS_FILE, readChecksums } from '../archive/checksums.ts';
 import { AirlockError, describeError, ExitCode } from '../errors.ts';
-import type { CommandIo } from '../export/command.ts';
+import { type CommandIo, interruption } from '../export/command.ts';
 import { listArchives } from '../import/archives.ts';
 import { createRegistryUploader } from '../registry/index.ts';
 import { formatTable } from '../report/format.ts';
 import { createLogger, type Logger } from '../report/log.ts';
 import { createProgress } from '../report/progress.ts';
-import { formatCounts, formatResultTable, type ImageResult } from '../report/results.ts';
+import { formatCounts, formatFailureLine, formatResultTable, type ImageResult } from '../report/results.ts';
 import { formatJsonDocument } from '../report/summary.ts';
 import { BlobLedger } from './blobs.ts';
 import { imageRegistryValue } from './names.ts';
@@ -48,12 +48,8 @@ const printSummary = (report: PushReport, options: PushCommandOptions, io: Comma
   logger.info(
     `install the chart from this registry with: helm install ... --set global.imageRegistry=${value}`,
   );
-  for (const result of report.results.filter((candidate) => candidate.outcome === 'failed')) {
-    const reason = result.reason?.startsWith(`${result.image}: `)
-      ? result.reason.slice(result.image.length + 2)
-      : result.reason;
-    logger.error(`${result.image}: ${reason}${result.code ? ` [${result.code}]` : ''}`);
-  }
+  for (const result of report.results.filter((candidate) => candidate.outcome === 'failed'))
+    logger.error(formatFailureLine(result));
 };
 
 const createUploader = (options: PushCommandOptions, logger: Logger) =>
@@ -67,23 +63,6 @@ const createUploader = (options: PushCommandOptions, logger: Logger) =>
     stallTimeoutMs: options.stallTimeoutMs,
     logger,
   });
-
-/** An AbortController that SIGINT, SIGTERM and the caller's signal abort; `release` removes the handlers. */
-const interruption = (io: CommandIo, logger: Logger) => {
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    logger.warn(`${signal} received: stopping; a re-run skips every blob already pushed`);
-    controller.abort(new Error(`interrupted by ${signal}`));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  io.signal?.addEventListener('abort', () => controller.abort(io.signal?.reason), { once: true });
-  const release = () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-  return { signal: controller.signal, release };
-};
 
 type Prepared = Awaited<ReturnType<typeof prepare>>;
 
@@ -125,7 +104,7 @@ export const runPushCommand = async (argv: readonly string[], io: CommandIo): Pr
   const started = await start(argv, io);
   if (typeof started === 'number') return started;
   const { options, prepared, logger } = started;
-  const { signal, release } = interruption(io, logger);
+  const { signal, release } = interruption(io, logger, '; a re-run skips every blob already pushed');
   const progress = createProgress({ stream: io.stderr });
   const uploader = createUploader(options, logger);
   try {

@@ -47,7 +47,11 @@ export const formatResultLine = (result: ImageResult): string => {
 
 /** `error:`-line text for a failed image: the image once, the reason, and the stable code operators grep for. */
 export const formatFailureLine = (result: ImageResult): string => {
-  return `${result.image}: ${result.reason ?? 'failed'}${result.code ? ` [${result.code}]` : ''}`;
+  // A reason that already starts with the image (an error about it, kept whole) names it once.
+  const reason = result.reason?.startsWith(`${result.image}: `)
+    ? result.reason.slice(result.image.length + 2)
+    : (result.reason ?? 'failed');
+  return `${result.image}: ${reason}${result.code ? ` [${result.code}]` : ''}`;
 };
 
 /** The table printed at the end of a run. */
