@@ -4,14 +4,13 @@
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type ClusterStatus, downNode, startCluster, stopCluster } from '../../rig/cluster/index.ts';
+import { type ClusterStatus, downNode, stopCluster } from '../../rig/cluster/index.ts';
 import { imageStatus } from '../../rig/cri.ts';
 import { ociImage, pushImage } from '../../rig/factory/index.ts';
 import { writeImagesDir } from '../../rig/images-dir.ts';
-import { makeRigDir } from '../../rig/workdir.ts';
 import { chartDir } from '../chart/chart-render.ts';
-import { against, type CommandResult, kubectlPath } from '../cluster/helpers.ts';
-import { type AppImages, pushAppImages } from './images-dir.ts';
+import type { CommandResult } from '../cluster/helpers.ts';
+import { type AppImages, startAppStandIn } from './images-dir.ts';
 
 const rig = inject('rig');
 const NODE_IMAGES = '/var/lib/airlock/images';
@@ -30,16 +29,8 @@ const expectSuccess = (result: CommandResult): CommandResult => {
 };
 
 beforeAll(async () => {
-  dir = await makeRigDir('airlock-hi-');
-  apps = await pushAppImages(rig, 'hi');
-  imagesDir = join(dir, 'export');
-  await mkdir(imagesDir);
-  await writeImagesDir(imagesDir, apps.references);
-  status = await startCluster({ dir: join(dir, 'cluster'), nodes: 3 });
+  ({ dir, apps, imagesDir, status, run, kubectl } = await startAppStandIn(rig, 'hi', 3));
   await copyToNodes(imagesDir);
-  run = against(status.kubeconfig, join(dir, 'home'));
-  const kubectlBinary = await kubectlPath();
-  kubectl = (args) => run(kubectlBinary, args);
 }, 900_000);
 
 afterAll(async () => {

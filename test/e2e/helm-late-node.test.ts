@@ -5,19 +5,11 @@ import { cp, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  addNode,
-  type ClusterStatus,
-  clusterStatus,
-  startCluster,
-  stopCluster,
-} from '../../rig/cluster/index.ts';
+import { addNode, type ClusterStatus, clusterStatus, stopCluster } from '../../rig/cluster/index.ts';
 import { imageStatus } from '../../rig/cri.ts';
-import { writeImagesDir } from '../../rig/images-dir.ts';
-import { makeRigDir } from '../../rig/workdir.ts';
 import { chartDir } from '../chart/chart-render.ts';
-import { against, type CommandResult, kubectlPath } from '../cluster/helpers.ts';
-import { type AppImages, pushAppImages } from './images-dir.ts';
+import type { CommandResult } from '../cluster/helpers.ts';
+import { type AppImages, startAppStandIn } from './images-dir.ts';
 
 const rig = inject('rig');
 const NODE_IMAGES = '/var/lib/airlock/images';
@@ -39,16 +31,8 @@ const copyTo = async (node: string): Promise<void> => {
 };
 
 beforeAll(async () => {
-  dir = await makeRigDir('airlock-late-');
-  apps = await pushAppImages(rig, 'late');
-  imagesDir = join(dir, 'export');
-  await mkdir(imagesDir);
-  await writeImagesDir(imagesDir, apps.references);
-  status = await startCluster({ dir: clusterDir(), nodes: 2 });
+  ({ dir, apps, imagesDir, status, kubectl, run } = await startAppStandIn(rig, 'late', 2));
   for (const node of status.nodes) await copyTo(node.name);
-  run = against(status.kubeconfig, join(dir, 'home'));
-  const kubectlBinary = await kubectlPath();
-  kubectl = (args) => run(kubectlBinary, args);
 }, 900_000);
 
 afterAll(async () => {

@@ -1,8 +1,14 @@
 // The demo app's images pushed to the rig's registry (the worker pinned by digest), and the chart values that
 // name them: what the e2e tests export with rig/images-dir.ts.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { inject } from 'vitest';
+import { type ClusterStatus, startCluster } from '../../rig/cluster/index.ts';
 import { ociImage, pushImage } from '../../rig/factory/index.ts';
+import { writeImagesDir } from '../../rig/images-dir.ts';
+import { makeRigDir } from '../../rig/workdir.ts';
 import { imagesOf, renderChart } from '../chart/chart-render.ts';
+import { against, type CommandResult, kubectlPath } from '../cluster/helpers.ts';
 
 type Rig = ReturnType<typeof inject<'rig'>>;
 
@@ -32,4 +38,28 @@ export const pushAppImages = async (rig: Rig, prefix: string): Promise<AppImages
   };
   const apps = (await renderChart(rig.helm.v3.path, values)).filter((object) => object.kind !== 'Job');
   return { values, references: imagesOf(apps) };
+};
+
+export interface AppStandIn {
+  dir: string;
+  apps: AppImages;
+  /** The export of the app's images with the importer runtime, as an operator copies it to the nodes. */
+  imagesDir: string;
+  status: ClusterStatus;
+  /** Runs a binary (helm, kubectl) against the stand-in's kubeconfig, with a home of its own. */
+  run: (binary: string, args: string[], timeout?: number) => Promise<CommandResult>;
+  kubectl: (args: string[]) => Promise<CommandResult>;
+}
+
+/** The demo app pushed under `prefix` and exported, and a stand-in of `nodes` nodes (DIR/cluster) to install on. */
+export const startAppStandIn = async (rig: Rig, prefix: string, nodes: number): Promise<AppStandIn> => {
+  const dir = await makeRigDir(`airlock-${prefix}-`);
+  const apps = await pushAppImages(rig, prefix);
+  const imagesDir = join(dir, 'export');
+  await mkdir(imagesDir);
+  await writeImagesDir(imagesDir, apps.references);
+  const status = await startCluster({ dir: join(dir, 'cluster'), nodes });
+  const run = against(status.kubeconfig, join(dir, 'home'));
+  const kubectlBinary = await kubectlPath();
+  return { dir, apps, imagesDir, status, run, kubectl: (args) => run(kubectlBinary, args) };
 };
