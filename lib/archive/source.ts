@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -36,7 +37,40 @@ export interface ReadTarOptions {
   signal?: AbortSignal;
   /** Read and gunzip buffer size; small when only the first entries are wanted. Default 1 MiB. */
   chunkBytes?: number;
+  /**
+   * Asked before each read of an uncompressed file, with the bytes left in it: how many of them the consumer steps
+   * over (never more than are left), read past with a seek. A gzip'ed file is read whole. Not with onFileChunk,
+   * which must see every byte.
+   */
+  skip?: (available: number) => number;
 }
+
+/** An uncompressed file read with positioned reads, seeking past what `skip` says nobody reads. */
+const readPlainSkipping = async (
+  path: string,
+  options: ReadTarOptions & { skip: (available: number) => number },
+): Promise<void> => {
+  const chunkBytes = options.chunkBytes ?? READ_CHUNK;
+  const file = await open(path, 'r');
+  try {
+    const { size } = await file.stat();
+    let position = 0;
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const skipped = options.skip(size - position);
+      if (skipped > 0) {
+        position += skipped;
+        continue;
+      }
+      // A fresh buffer each time: sinks may keep views of what they were handed.
+      const { bytesRead, buffer } = await file.read(Buffer.allocUnsafe(chunkBytes), 0, chunkBytes, position);
+      if (bytesRead === 0 || options.onTarChunk(buffer.subarray(0, bytesRead))) return;
+      position += bytesRead;
+    }
+  } finally {
+    await file.close();
+  }
+};
 
 /** One streaming pass over an archive file, gunzipping in-process when it starts with the gzip magic. */
 export const readTar = async (path: string, options: ReadTarOptions): Promise<{ compressed: boolean }> => {
@@ -49,6 +83,13 @@ export const readTar = async (path: string, options: ReadTarOptions): Promise<{ 
       `named like a gzip file but is not gzip-compressed (no gzip magic bytes) — rename it to .tar if it is a plain tar, or copy it again`,
       { subject: path },
     );
+  }
+  if (!compressed && options.skip && !options.onFileChunk) {
+    const { skip } = options;
+    await readPlainSkipping(path, { ...options, skip }).catch((error: unknown) => {
+      throw toReadError(path, error);
+    });
+    return { compressed };
   }
   let stopped = false;
   // What the reader refused (a hostile entry, an oversized document): tearing down gunzip after it makes

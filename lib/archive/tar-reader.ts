@@ -10,6 +10,8 @@ export interface TarEntry {
   /** Body size; 0 for header-only types (links, directories, devices), as Go's archive/tar treats them. */
   size: number;
   linkpath: string;
+  /** Where the body starts in the tar stream: with an uncompressed archive, in the file itself. */
+  offset: number;
 }
 
 /** Receives one entry's body, chunk by chunk, straight from the stream's buffers. */
@@ -159,6 +161,23 @@ export class TarWalker {
     return this.#out;
   }
 
+  /**
+   * Steps over the rest of the current body and its padding when no sink reads it and they lie within the
+   * `available` bytes, so a reader of a plain file can seek past a layer instead of reading it; a body cut short is
+   * left to `write` and `end` to find. Returns the bytes stepped over (0: read them). Those bytes are never handed
+   * back by `write`: only for callers that do not pass the stream on.
+   */
+  skipBody(available: number): number {
+    if (this.#bodyRemaining === 0 || this.#sink || this.#metadata) return 0;
+    const skipped = this.#bodyRemaining + this.#paddingRemaining;
+    if (skipped > available) return 0;
+    this.#offset += skipped;
+    this.#bodyRemaining = 0;
+    this.#paddingRemaining = 0;
+    this.#endBody();
+    return skipped;
+  }
+
   /** The stream ended: a body or header cut short means the file was truncated. */
   end(): void {
     if (this.stopped || this.finished) return;
@@ -226,7 +245,7 @@ export class TarWalker {
       for (const part of pending) appendPart(this.#out, part);
       appendPart(this.#out, block);
     }
-    this.#sink = this.#visitor({ path, type, size, linkpath });
+    this.#sink = this.#visitor({ path, type, size, linkpath, offset: this.#offset + BLOCK_SIZE });
     if (size === 0) this.#endBody();
   }
 

@@ -38,18 +38,6 @@ export interface IndexedArchive {
   verified: Promise<void>;
 }
 
-/** The tar chunk being parsed and its position, so a body's first byte can be placed in the file. */
-interface StreamPosition {
-  chunk: Buffer;
-  start: number;
-}
-
-/** Bodies reach the sinks as subarrays of the chunk handed to the walker: their byteOffset places them. */
-const offsetIn = (position: StreamPosition, body: Buffer): number | undefined =>
-  body.buffer === position.chunk.buffer
-    ? position.start + body.byteOffset - position.chunk.byteOffset
-    : undefined;
-
 const MAX_LINK_HOPS = 16;
 
 const combine = (sinks: (EntrySink | undefined)[]): EntrySink | undefined => {
@@ -67,29 +55,23 @@ const combine = (sinks: (EntrySink | undefined)[]): EntrySink | undefined => {
 
 const isRegular = (type: string) => type === 'File' || type === 'OldFile' || type === 'ContiguousFile';
 
-/** Records every regular file's digest; names like `<id>/layer.tar` (docker save before 25) are hashed here. */
+/**
+ * Records every regular file's digest and where its bytes are. Names like `<id>/layer.tar` (docker save before 25)
+ * are hashed here; a file named by its digest needs no byte of its own, so a layer can be read past.
+ */
 const fileRecorder = (
   files: Map<string, ArchiveFile>,
   name: string,
-  size: number,
-  position: StreamPosition,
-): EntrySink => {
+  entry: TarEntry,
+): EntrySink | undefined => {
   const named = digestOfBlobPath(name) ?? configDigestOfPath(name);
-  const hash = named?.startsWith('sha256:') ? undefined : createHash('sha256');
-  let offset: number | undefined;
-  let first = true;
-  const record = () => {
-    const digest = named?.startsWith('sha256:') ? named : `sha256:${hash?.digest('hex')}`;
-    files.set(name, { digest, size, ...(offset === undefined ? {} : { offset }) });
-  };
-  return {
-    write: (chunk) => {
-      if (first) offset = offsetIn(position, chunk);
-      first = false;
-      hash?.update(chunk);
-    },
-    end: record,
-  };
+  const record = (digest: string) => files.set(name, { digest, size: entry.size, offset: entry.offset });
+  if (named?.startsWith('sha256:')) {
+    record(named);
+    return undefined;
+  }
+  const hash = createHash('sha256');
+  return { write: (chunk) => hash.update(chunk), end: () => record(`sha256:${hash.digest('hex')}`) };
 };
 
 const resolveLinks = (files: Map<string, ArchiveFile>, links: Map<string, string>) => {
@@ -119,10 +101,9 @@ const entryVisitor = (
     tracker: ContentTracker;
     files: Map<string, ArchiveFile>;
     links: Map<string, string>;
-    position: StreamPosition;
   },
 ) => {
-  const { collector, tracker, files, links, position } = state;
+  const { collector, tracker, files, links } = state;
   return (entry: TarEntry): EntrySink | undefined => {
     checkEntry(path, entry, { linkTo: (target) => files.has(target) });
     const name = normalizeEntryPath(entry.path);
@@ -130,7 +111,7 @@ const entryVisitor = (
       links.set(name, linkTargetOf(entry));
       tracker.alias(name);
     }
-    const recorder = isRegular(entry.type) ? fileRecorder(files, name, entry.size, position) : undefined;
+    const recorder = isRegular(entry.type) ? fileRecorder(files, name, entry) : undefined;
     // The tracker records every file, and hashes what it is given. A blob larger than any document (a layer) is
     // left unhashed here: the registry refuses a blob whose bytes miss the digest of the upload, an extracted blob
     // is hashed on its way out, and SHA256SUMS covers the whole file. Hashing it here too cost a third pass.
@@ -144,10 +125,10 @@ const entryVisitor = (
 };
 
 /**
- * One streaming pass that checks the archive as the importer does (entry safety, every document's digest, every
- * reference resolving) and keeps what a push needs to plan: the documents and the digest of every file. A gzip'ed
- * archive has its sha256 checked in that pass, before any byte goes up; an uncompressed one (read in place by the
- * upload) is hashed by a second reader beside the upload, and `verified` says when it matched. No blob is written
+ * One pass that checks the archive as the importer does (entry safety, every document's digest, every reference
+ * resolving) and keeps what a push needs to plan: the documents and the digest of every file. A gzip'ed archive
+ * has its sha256 checked in that pass, before any byte goes up. An uncompressed one (read in place by the upload)
+ * has its layers seeked past, and is hashed by a second reader beside the upload; `verified` says when it matched. No blob is written
  * anywhere: an unchanged set is checked and skipped from this alone.
  */
 export const indexArchive = async (
@@ -158,8 +139,7 @@ export const indexArchive = async (
   const tracker = new ContentTracker(path, DEFAULT_DOCUMENT_LIMIT);
   const files = new Map<string, ArchiveFile>();
   const links = new Map<string, string>();
-  const position: StreamPosition = { chunk: Buffer.alloc(0), start: 0 };
-  const walker = new TarWalker(path, entryVisitor(path, { collector, tracker, files, links, position }));
+  const walker = new TarWalker(path, entryVisitor(path, { collector, tracker, files, links }));
   const compressed = await isGzipFile(path).catch((error: unknown) => {
     throw toReadError(path, error);
   });
@@ -171,11 +151,11 @@ export const indexArchive = async (
     await readTar(path, {
       ...(compressed ? { onFileChunk: (chunk: Buffer) => fileHash.update(chunk) } : {}),
       onTarChunk: (chunk) => {
-        position.chunk = chunk;
         walker.write(chunk);
-        position.start += chunk.length;
         return false;
       },
+      // A plain tar's layers are read past: the upload reads them, and the file's hash covers them.
+      skip: (available) => walker.skipBody(available),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     walker.end();
