@@ -3,7 +3,8 @@ export {
   type ContainerdOptions,
   createContainerdRuntime,
   DEFAULT_NAMESPACE,
-  PINNED_LABEL,
+  PINNED_LABEL_KEY,
+  PINNED_LABEL_VALUE,
   parseImageList,
 } from './containerd.ts';
 export {

@@ -86,6 +86,10 @@ describe('containerd runtime', () => {
       const line = lines.find((candidate) => candidate.startsWith(`${name} `));
       expect(line, name).toMatch(/[\s,]io\.cri-containerd\.pinned=pinned(,|\s|$)/);
     }
+    // The label is all that changed: every name still points at the manifest it was imported with.
+    expect(await runtime().listImages(image.names)).toEqual(
+      expect.arrayContaining(image.names.map((name) => ({ name, digest: image.digest }))),
+    );
   });
 
   it('rejects pinning an image that does not exist with NOT_FOUND', async () => {
@@ -151,6 +155,10 @@ describe('containerd runtime', () => {
       message: expect.stringContaining(notASocket),
     });
     await expect(dead.importTar(image.open())).rejects.toMatchObject({ code: 'RUNTIME_UNREACHABLE' });
+    await expect(dead.pin(image.names)).rejects.toMatchObject({
+      code: 'RUNTIME_UNREACHABLE',
+      message: expect.stringContaining(notASocket),
+    });
   });
 
   it('reports TOOL_MISSING when ctr is not installed', async () => {
