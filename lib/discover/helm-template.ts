@@ -12,6 +12,8 @@ export interface HelmTemplateOptions {
 }
 
 const HELM_TIMEOUT_MS = 120_000;
+/** The helm binary when none is given: the one on PATH. */
+export const DEFAULT_HELM = 'helm';
 
 export const helmTemplateArgs = (options: HelmTemplateOptions): string[] => [
   'template',

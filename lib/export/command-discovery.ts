@@ -56,6 +56,7 @@ export const discoverForCommand = async (
   options: ExportCommandOptions,
   io: CommandIo,
   logger: Logger,
+  helmVersion?: Promise<string>,
 ): Promise<number | DiscoveryResult> => {
   const config = options.config;
   let discovery: DiscoveryResult;
@@ -65,6 +66,7 @@ export const discoverForCommand = async (
       valuesFiles: options.valuesFiles,
       set: options.set,
       ...(options.helm ? { helm: options.helm } : {}),
+      ...(helmVersion ? { helmVersion } : {}),
       additionalImages: config?.additionalImages ?? [],
       exclude: config?.exclude ?? [],
       includeUnrendered: options.includeUnrendered,

@@ -47,8 +47,13 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
     return ExitCode.ok;
   }
   const logger = createLogger({ stream: io.stderr, verbose: options.verbose });
+  // helm answers `version` while node loads discovery (yaml, the chart readers): a tenth of a second of `--list`.
+  const helmVersion = import('../discover/helm-template.ts').then((helm) =>
+    helm.helmVersion(options.helm ?? helm.DEFAULT_HELM),
+  );
+  helmVersion.catch(() => undefined);
   const { discoverForCommand } = await import('./command-discovery.ts');
-  const discovery = await discoverForCommand(options, io, logger);
+  const discovery = await discoverForCommand(options, io, logger, helmVersion);
   if (typeof discovery === 'number') return discovery;
   const { runExport } = await import('./command-run.ts');
   return runExport({ options, logger, discovery }, io);
