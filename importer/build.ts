@@ -5,18 +5,13 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { REQUIRE_BANNER, withoutZodLocales } from '../lib/cli/bundling.ts';
 
 const importerDir = dirname(fileURLToPath(import.meta.url));
 
 export const IMPORTER_ENTRY = resolve(importerDir, 'src/main.ts');
 export const IMPORTER_BUNDLE = resolve(importerDir, 'dist/importer.mjs');
 export const IMPORTER_ENTRY_STUB = resolve(importerDir, 'src/entry.ts');
-
-// Some dependencies are CommonJS and call require() for Node built-ins; an ES module has no require of its own.
-const REQUIRE_BANNER = [
-  "import { createRequire as __airlockCreateRequire } from 'node:module';",
-  'const require = __airlockCreateRequire(import.meta.url);',
-].join('\n');
 
 /**
  * Writes the bundle to `outFile` and returns its path. The file is replaced in one rename, so a
@@ -34,6 +29,7 @@ export const buildImporterBundle = async (
     // Debian 12's nodejs is 18: a base image built from Debian packages runs the bundle too.
     target: 'node18',
     banner: { js: REQUIRE_BANNER },
+    plugins: [withoutZodLocales],
     // Readable stack traces from a node's log beat a few hundred kilobytes.
     minify: false,
     sourcemap: false,

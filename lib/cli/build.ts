@@ -6,6 +6,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Plugin, transform } from 'esbuild';
+import { REQUIRE_BANNER, withoutZodLocales } from './bundling.ts';
 
 export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -18,13 +19,8 @@ const EXTRA_STAMP_INPUTS = [
   'package-lock.json',
   'node_modules/.package-lock.json',
   'lib/cli/build.ts',
+  'lib/cli/bundling.ts',
 ];
-
-/** Some dependencies are CommonJS and call require() for Node built-ins; an ES module has no require of its own. */
-const REQUIRE_BANNER = [
-  "import { createRequire as __airlockCreateRequire } from 'node:module';",
-  'const require = __airlockCreateRequire(import.meta.url);',
-].join('\n');
 
 /**
  * Our modules find files next to themselves (the runtime lock, the importer's sources, the cache) through
@@ -103,7 +99,7 @@ export const buildScriptBundles = async (checkout: string = REPOSITORY_ROOT): Pr
     banner: { js: REQUIRE_BANNER },
     // esbuild itself ships a native binary: the exporter builds the importer's bundle with the installed one.
     external: ['esbuild'],
-    plugins: [keepModuleUrls(root)],
+    plugins: [keepModuleUrls(root), withoutZodLocales],
     metafile: true,
     minify: false,
     legalComments: 'inline',

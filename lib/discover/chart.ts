@@ -1,10 +1,10 @@
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { en } from 'zod/locales';
 // zod/mini, not zod: discovery runs at every start-up (`--list` included), and the mini build is a fraction
 // of the classic one to load. Its messages need the English locale, which the classic build installs itself.
 import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { AirlockError } from '../errors.ts';
 import { readYamlMap, type Values } from './yaml-file.ts';
 
