@@ -90,6 +90,17 @@ const scaleVerdicts = ({ small, large }: ScaleFigures): Verdict[] =>
   });
 
 /** Every budget of the issue, each a ratio of two figures from the same run. */
+/** Issue #13: the push of an oci-archive within 1.1x of skopeo copying the same archive. */
+const pushVerdict = ({ push, large }: BenchResults): Verdict => {
+  const ratio = push.airlock.ms / push.skopeo.ms;
+  return {
+    budget: 'push <= 1.1x skopeo copy oci-archive: docker:// of the same archive',
+    workload: large.workload.short,
+    measured: times(ratio),
+    pass: ratio <= 1.1,
+  };
+};
+
 export const verdicts = (results: BenchResults): Verdict[] => {
   const { shared, scaling, requests } = results;
   const timeRatio = shared.export.airlockGzip.ms / scaling.subsetExport.ms;
@@ -97,6 +108,7 @@ export const verdicts = (results: BenchResults): Verdict[] => {
   return [
     ...startupVerdicts(results.startup),
     ...workloadVerdicts(results.large, true),
+    pushVerdict(results),
     ...workloadVerdicts(shared, false),
     {
       budget: 'shared layers downloaded once',

@@ -1,13 +1,14 @@
 import { transferMs, type Verdict, verdicts } from './budget.ts';
 import { machineLines } from './machine.ts';
 import type { Cell } from './measure.ts';
+import type { PushFigures } from './push.ts';
 import type { BenchResults, WorkloadFigures } from './suite.ts';
 
 const MIB = 1024 * 1024;
 
 interface Row {
   workload: string;
-  step: 'export' | 'import' | 'start-up';
+  step: 'export' | 'import' | 'push' | 'start-up';
   what: string;
   cell: Cell;
   /** The airlock figure this row is compared with; absent on airlock's own rows. */
@@ -83,6 +84,24 @@ const workloadRows = ({ workload, export: exported, import: imported }: Workload
   ];
 };
 
+/** The push's rows: airlock's push is the figure the others are compared with. */
+const pushRows = (workload: string, push: PushFigures): Row[] => {
+  const row = (what: string, cell: Cell, extra: Partial<Row> = {}): Row => ({
+    workload,
+    step: 'push',
+    what,
+    cell,
+    versus: push.airlock,
+    ...extra,
+  });
+  return [
+    { ...row('airlock push of the oci-archive (./scripts/push-images.ts)', push.airlock), memory: true },
+    row('skopeo copy oci-archive: docker:// (same archive)', push.skopeo),
+    row('airlock push, unchanged set', push.again, { memory: true }),
+    row('airlock push --help (start-up)', push.startup, { memory: true }),
+  ];
+};
+
 const HEADER = [
   'workload',
   'step',
@@ -154,6 +173,7 @@ export const formatReport = (results: BenchResults, markdown: boolean): string =
       startup.importerBundle,
     ),
     ...workloadRows(results.large),
+    ...pushRows(results.large.workload.short, results.push),
     ...workloadRows(results.shared),
   ];
   rows.push({

@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { buildScriptBundles } from '../lib/cli/build.ts';
 import type { RigInfo } from '../rig/types.ts';
 import {
@@ -22,6 +23,7 @@ import {
 } from './import.ts';
 import { describeMachine, type MachineInfo } from './machine.ts';
 import { type Cell, measureCommand, repeat } from './measure.ts';
+import { measurePush, type PushFigures } from './push.ts';
 import { type BlobRequests, countBlobRequests } from './requests.ts';
 import type { BenchSettings } from './settings.ts';
 import { prepareScaleWorkloads, prepareWorkloads, type Workload } from './workloads.ts';
@@ -63,6 +65,8 @@ export interface BenchResults {
   settings: BenchSettings;
   machine: MachineInfo;
   large: WorkloadFigures;
+  /** The large image's oci-archive pushed by airlock and by skopeo. */
+  push: PushFigures;
   shared: WorkloadFigures;
   scaling: { subset: WorkloadSummary; subsetExport: Cell };
   /** BENCH_SCALE_COUNT: export and import of a small and a large set of the same images. */
@@ -224,6 +228,13 @@ export const runSuite = async (
   step('start-up cost: --help of the exporter and the importer, --list of the chart');
   const startup = await measureStartup(settings.reps, importer, rig.helm.v3.path);
   const large = await measureWorkload(context, importer, workloads.large, step);
+  step(`${workloads.large.label}: airlock push and skopeo copy of its oci-archive`);
+  const push = await measurePush(
+    rig.registry.host,
+    workloads.large.images[0]!.reference,
+    join(dir, 'push'),
+    settings.reps,
+  );
   const shared = await measureWorkload(context, importer, workloads.shared, step);
   step(`${workloads.subset.label}: airlock export, for the scaling check`);
   const subsetExport = (await measureAirlockExport(context, workloads.subset, { compression: 'gzip' })).cell;
@@ -235,6 +246,7 @@ export const runSuite = async (
     settings,
     machine,
     large,
+    push,
     shared,
     scaling: { subset: summary(workloads.subset), subsetExport },
     requests,
