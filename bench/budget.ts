@@ -89,7 +89,6 @@ const scaleVerdicts = ({ small, large }: ScaleFigures): Verdict[] =>
     };
   });
 
-/** Every budget of the issue, each a ratio of two figures from the same run. */
 /** Issue #13: the push of an oci-archive within 1.1x of skopeo copying the same archive. */
 const pushVerdict = ({ push, large }: BenchResults): Verdict => {
   const ratio = push.airlock.ms / push.skopeo.ms;
@@ -101,6 +100,7 @@ const pushVerdict = ({ push, large }: BenchResults): Verdict => {
   };
 };
 
+/** Every budget of the issue, each a ratio of two figures from the same run. */
 export const verdicts = (results: BenchResults): Verdict[] => {
   const { shared, scaling, requests } = results;
   const timeRatio = shared.export.airlockGzip.ms / scaling.subsetExport.ms;
