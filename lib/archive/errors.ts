@@ -24,3 +24,11 @@ export class ChecksumMismatchError extends AirlockError {
     this.actual = actual;
   }
 }
+
+/** The runtime stopped reading before this archive was read whole: none of its names were created. */
+export class ImportStoppedError extends ArchiveCorruptError {
+  constructor(file: string) {
+    super(`${file}: the import stopped before the archive was read`);
+    this.name = 'ImportStoppedError';
+  }
+}

@@ -1,6 +1,7 @@
+export { type BatchMember, openVerifiedBatch, type VerifiedBatch } from './batch.ts';
 export { CHECKSUMS_FILE, formatChecksums, IMAGES_JSON, readChecksums } from './checksums.ts';
 export { type ArchiveLimits, DEFAULT_DOCUMENT_LIMIT } from './documents.ts';
-export { ArchiveCorruptError, ChecksumMismatchError } from './errors.ts';
+export { ArchiveCorruptError, ChecksumMismatchError, ImportStoppedError } from './errors.ts';
 export { isGzipFile } from './gzip.ts';
 export type { ArchiveBlob, ArchiveImage, ArchiveManifest } from './layout.ts';
 export { blobPath } from './layout.ts';

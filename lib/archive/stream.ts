@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { type FileHandle, open } from 'node:fs/promises';
 import { addAbortSignal, pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { digestAlgorithm, isSupportedAlgorithm } from '../oci/index.ts';
 import { ContentTracker, checkReferences } from './contents.ts';
 import {
   type ArchiveLimits,
@@ -10,9 +11,15 @@ import {
   isNamingDocument,
 } from './documents.ts';
 import { checkEntry, normalizeEntryPath } from './entries.ts';
-import { ArchiveCorruptError, ChecksumMismatchError } from './errors.ts';
+import { ArchiveCorruptError, ChecksumMismatchError, ImportStoppedError } from './errors.ts';
 import { hasGzipName, startsWithGzipMagic } from './gzip.ts';
-import { DOCKER_MANIFEST_FILE, INDEX_FILE, OCI_LAYOUT_FILE, REPOSITORIES_FILE } from './layout.ts';
+import {
+  DOCKER_MANIFEST_FILE,
+  digestOfBlobPath,
+  INDEX_FILE,
+  OCI_LAYOUT_FILE,
+  REPOSITORIES_FILE,
+} from './layout.ts';
 import { toReadError } from './source.ts';
 import { type ArchiveDocuments, type ArchiveSummary, summarize } from './summary.ts';
 import { type EntrySink, TarWalker } from './tar-reader.ts';
@@ -84,20 +91,44 @@ const NAMING_ORDER: Array<[string, keyof ArchiveDocuments]> = [
   [REPOSITORIES_FILE, 'repositories'],
 ];
 
-interface Pass {
+/** One archive being read: its descriptor, opened once, and what the checks need. */
+export interface Pass {
   path: string;
   handle: FileHandle;
   compressed: boolean;
   options: VerifiedTarOptions;
-  settle: { resolve: (summary: ArchiveSummary) => void; reject: (error: unknown) => void };
+  /** Set once every entry was read whole: a failure after that leaves the stream at an entry boundary. */
+  entriesWhole: boolean;
+  /**
+   * Blobs an earlier archive of the same stream already passed on: checked here as ever, but not passed on
+   * again. Only blobs whose digest the pass checks: the stream lives on past one only if it hashed right.
+   */
+  passedBlobs?: Set<string>;
 }
+
+/** What one archive's pass proved: its summary (with the file's sha256) and the documents that name images. */
+export interface Checked {
+  summary: ArchiveSummary;
+  documents: ArchiveDocuments;
+}
+
+/** True for a content-addressed blob the stream already carries; records the others as carried. */
+const alreadyPassed = (pass: Pass, name: string, type: string): boolean => {
+  const digest = digestOfBlobPath(name);
+  if (!pass.passedBlobs || type !== 'File' || !digest || !isSupportedAlgorithm(digestAlgorithm(digest)))
+    return false;
+  if (pass.passedBlobs.has(name)) return true;
+  pass.passedBlobs.add(name);
+  return false;
+};
 
 /**
  * The verifying pass-through: every entry is checked and every blob hashed as it goes by, and the bytes are
- * passed on, except the documents that make a runtime create names (and the end-of-archive blocks). Those
- * follow only once the file's sha256, every blob digest, every reference and the approval checked out.
+ * passed on, except the documents that make a runtime create names (and the end-of-archive blocks). Those are
+ * returned once the file's sha256, every blob digest, every reference and the approval checked out.
  */
-async function* verifiedChunks({ path, handle, compressed, options, settle }: Pass): AsyncGenerator<Buffer> {
+export async function* checkedEntries(pass: Pass): AsyncGenerator<Buffer, Checked> {
+  const { path, handle, compressed, options } = pass;
   const limit = options.limits?.documentBytes ?? DEFAULT_DOCUMENT_LIMIT;
   const collector = new DocumentCollector(path, { documentBytes: limit });
   const tracker = new ContentTracker(path, limit);
@@ -108,7 +139,7 @@ async function* verifiedChunks({ path, handle, compressed, options, settle }: Pa
       const name = normalizeEntryPath(entry.path);
       return both(collector.sinkFor(name, entry.type, entry.size), tracker.sinkFor(entry, name));
     },
-    { holdBack: isNamingDocument },
+    { holdBack: (name, type) => isNamingDocument(name) || alreadyPassed(pass, name, type) },
   );
   const fileHash = createHash('sha256');
   try {
@@ -116,26 +147,93 @@ async function* verifiedChunks({ path, handle, compressed, options, settle }: Pa
       for (const part of walker.write(chunk)) yield part;
     }
     walker.end();
+    pass.entriesWhole = true;
     const sha256 = fileHash.digest('hex');
     if (options.sha256 !== undefined && options.sha256.toLowerCase() !== sha256)
       throw new ChecksumMismatchError(path, options.sha256.toLowerCase(), sha256);
     const summary = summarize(path, compressed, collector.documents);
     const checked = { ...checkReferences(summary, collector.documents, tracker), sha256 };
     await options.approve?.(checked, collector.documents);
-    settle.resolve(checked);
+    return { summary: checked, documents: collector.documents };
   } catch (error) {
-    const mapped = toReadError(path, error);
-    settle.reject(mapped);
-    throw mapped;
+    throw toReadError(path, error);
   } finally {
     await handle.close();
   }
+}
+
+/** The documents that name images, in the order a runtime expects them, and the end of the archive. */
+export function* namingEntries(documents: ArchiveDocuments): Generator<Buffer> {
   for (const [name, key] of NAMING_ORDER) {
-    const bytes = collector.documents[key];
+    const bytes = documents[key];
     if (bytes) yield* bufferEntry(name, bytes);
   }
   yield END_OF_ARCHIVE;
 }
+
+/** Opens `path` once, for a pass: everything read later comes from this descriptor. */
+export const openPass = async (path: string, options: VerifiedTarOptions): Promise<Pass> => {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw toReadError(path, error);
+  }
+  try {
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    const compressed = startsWithGzipMagic(head.subarray(0, bytesRead));
+    // Checked before any byte is parsed: read as a tar, gzip-less bytes would only say "truncated".
+    if (hasGzipName(path) && !compressed) {
+      throw new ArchiveCorruptError(
+        `${path}: named like a gzip file but is not gzip-compressed (no gzip magic bytes) — rename it to .tar if it is a plain tar, or copy it again`,
+      );
+    }
+    return { path, handle, compressed, options, entriesWhole: false };
+  } catch (error) {
+    await handle.close();
+    throw toReadError(path, error);
+  }
+};
+
+export interface Settle {
+  resolve: (summary: ArchiveSummary) => void;
+  reject: (error: unknown) => void;
+}
+
+/** A promise settled from elsewhere; its rejection is not unhandled, as the caller may learn of it first. */
+export const settled = (): { promise: Promise<ArchiveSummary>; settle: Settle } => {
+  let settle!: Settle;
+  const promise = new Promise<ArchiveSummary>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  promise.catch(() => undefined);
+  return { promise, settle };
+};
+
+/** The stream a runtime reads, closing every archive's promise that it never settled when it closes. */
+export const toRuntimeStream = (
+  chunks: AsyncGenerator<Buffer>,
+  unsettled: () => Array<{ path: string; settle: Settle }>,
+  cleanup: () => void,
+  signal: AbortSignal | undefined,
+): Readable => {
+  // Without `throw`, a stream destroyed with an error only returns the generator: the runtime's EPIPE is not
+  // thrown into the pass, where it would read as the archive's own failure.
+  const quiet: AsyncIterableIterator<Buffer> = {
+    [Symbol.asyncIterator]: () => quiet,
+    next: () => chunks.next(),
+    return: (value?: unknown) => chunks.return(value),
+  };
+  const tar = Readable.from(quiet, { objectMode: false, highWaterMark: READ_CHUNK });
+  // A consumer that stops early (the runtime failed) never lets the pass settle: say so.
+  tar.once('close', () => {
+    for (const { path, settle } of unsettled()) settle.reject(new ImportStoppedError(path));
+    cleanup();
+  });
+  if (signal) addAbortSignal(signal, tar);
+  return tar;
+};
 
 /**
  * Opens an archive once and returns the tar a runtime imports, verified while it streams: a file swapped or
@@ -145,43 +243,25 @@ export const openVerifiedTar = async (
   path: string,
   options: VerifiedTarOptions = {},
 ): Promise<VerifiedTar> => {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    throw toReadError(path, error);
-  }
-  let compressed: boolean;
-  try {
-    const head = Buffer.alloc(2);
-    const { bytesRead } = await handle.read(head, 0, 2, 0);
-    compressed = startsWithGzipMagic(head.subarray(0, bytesRead));
-    // Checked before any byte is parsed: read as a tar, gzip-less bytes would only say "truncated".
-    if (hasGzipName(path) && !compressed) {
-      throw new ArchiveCorruptError(
-        `${path}: named like a gzip file but is not gzip-compressed (no gzip magic bytes) — rename it to .tar if it is a plain tar, or copy it again`,
-      );
+  const pass = await openPass(path, options);
+  const { promise, settle } = settled();
+  async function* chunks(): AsyncGenerator<Buffer> {
+    let checked: Checked;
+    try {
+      checked = yield* checkedEntries(pass);
+    } catch (error) {
+      settle.reject(error);
+      throw error;
     }
-  } catch (error) {
-    await handle.close();
-    throw toReadError(path, error);
+    settle.resolve(checked.summary);
+    yield* namingEntries(checked.documents);
   }
-  let settle!: Pass['settle'];
-  const verified = new Promise<ArchiveSummary>((resolve, reject) => {
-    settle = { resolve, reject };
-  });
-  // The caller may learn of a failure from the runtime first; this promise must not count as unhandled.
-  verified.catch(() => undefined);
-  const tar = Readable.from(verifiedChunks({ path, handle, compressed, options, settle }), {
-    objectMode: false,
-    highWaterMark: READ_CHUNK,
-  });
-  // A consumer that stops early (the runtime failed) never lets the pass settle: say so.
-  tar.once('close', () => {
-    settle.reject(new ArchiveCorruptError(`${path}: the import stopped before the archive was read`));
+  const tar = toRuntimeStream(
+    chunks(),
+    () => [{ path, settle }],
     // Closing twice is harmless; a stream destroyed before its first read never ran the generator's cleanup.
-    handle.close().catch(() => undefined);
-  });
-  if (options.signal) addAbortSignal(options.signal, tar);
-  return { tar, verified };
+    () => void pass.handle.close().catch(() => undefined),
+    options.signal,
+  );
+  return { tar, verified: promise };
 };

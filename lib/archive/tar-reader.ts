@@ -27,7 +27,7 @@ export interface TarWalkerOptions {
    * Entries (by normalized path) whose raw bytes `write` does not hand back, with the extended-header records
    * before them: the caller re-emits them once it has checked them. The end-of-archive blocks are never handed back.
    */
-  holdBack?: (path: string) => boolean;
+  holdBack?: (path: string, type: string) => boolean;
 }
 
 const HEADER_ONLY_TYPES = new Set([
@@ -89,7 +89,7 @@ const appendPart = (out: Buffer[], part: Buffer): void => {
 export class TarWalker {
   readonly #archive: string;
   readonly #visitor: EntryVisitor;
-  readonly #holdBack: ((path: string) => boolean) | undefined;
+  readonly #holdBack: ((path: string, type: string) => boolean) | undefined;
   readonly #header = Buffer.alloc(BLOCK_SIZE);
   readonly #seen = new Set<string>();
   #headerFill = 0;
@@ -238,7 +238,7 @@ export class TarWalker {
       if (this.#seen.has(name)) this.#refuse(`the tar entry ${JSON.stringify(name)} appears twice`);
       this.#seen.add(name);
     }
-    this.#passing = !this.#holdBack?.(name);
+    this.#passing = !this.#holdBack?.(name, type);
     const pending = this.#pendingRaw;
     this.#pendingRaw = [];
     if (this.#passing) {

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { LimitFunction } from 'p-limit';
-import { type ArchiveSummary, openVerifiedTar } from '../archive/index.ts';
+import { type ArchiveDocuments, type ArchiveSummary, openVerifiedTar } from '../archive/index.ts';
 import { AirlockError } from '../errors.ts';
 import type { Logger } from '../report/log.ts';
 import { failedResult, type ImageResult, secondsSince } from '../report/results.ts';
@@ -53,55 +53,102 @@ const warnUnnamed = (run: ArchiveRun, name: string, summary: ArchiveSummary): vo
   }
 };
 
+/** An archive that passed every check made before a byte of it reaches the runtime. */
+export interface PendingArchive {
+  name: string;
+  file: string;
+  /** From SHA256SUMS; undefined only when the operator allowed unverified imports. */
+  sha256: string | undefined;
+  bytes: number;
+  summary: ArchiveSummary;
+}
+
+/** What one archive's stream is checked with: its sha256, and the allowlist once every byte checked out. */
+export const verifyOptions = (run: ArchiveRun, pending: PendingArchive) => ({
+  ...(pending.sha256 ? { sha256: pending.sha256 } : {}),
+  approve: (_summary: ArchiveSummary, documents: ArchiveDocuments) =>
+    checkArchiveNames(pending.file, createdNames(pending.file, documents), run.allowlist),
+  ...(run.afterFirstChunk ? { afterFirstChunk: () => run.afterFirstChunk!(pending.file) } : {}),
+});
+
+export const importOptions = (run: ArchiveRun, archives: number) => ({
+  timeoutMs: run.timeoutMs * archives,
+  ...(run.signal ? { signal: run.signal } : {}),
+});
+
 /**
  * One pass: the file is opened once and streamed into the runtime while it is checked; the entries that name
  * images are held back until the file's sha256, every blob, every reference and every name checked out.
  */
-const streamIntoRuntime = async (run: ArchiveRun, name: string, sha256: string | undefined) => {
-  const file = path.join(run.dir, name);
-  const { tar, verified } = await openVerifiedTar(file, {
-    ...(sha256 ? { sha256 } : {}),
-    approve: (_summary, documents) => checkArchiveNames(file, createdNames(file, documents), run.allowlist),
-    ...(run.afterFirstChunk ? { afterFirstChunk: () => run.afterFirstChunk!(file) } : {}),
-  });
-  const imported = await run.runtime.importTar(tar, {
-    timeoutMs: run.timeoutMs,
-    ...(run.signal ? { signal: run.signal } : {}),
-  });
+const streamIntoRuntime = async (run: ArchiveRun, pending: PendingArchive) => {
+  const { tar, verified } = await openVerifiedTar(pending.file, verifyOptions(run, pending));
+  const imported = await run.runtime.importTar(tar, importOptions(run, 1));
   return { summary: await verified, reported: new Set(imported.names) };
 };
 
-/**
- * The runtime's own report usually names everything it created; listing every image on the node after each
- * archive would cost a call that grows with the node's image count.
- */
-const confirmNames = async (
+/** The names the runtime did not report creating and does not list either: one listing for them all. */
+const missingNames = async (
   run: ArchiveRun,
-  name: string,
   names: readonly string[],
   reported: ReadonlySet<string>,
-) => {
-  let missing = names.filter((imageName) => !reported.has(imageName));
-  if (missing.length > 0) {
-    const after = indexRuntimeImages(await withRetries(() => run.runtime.listImages(missing), run));
-    missing = missing.filter((imageName) => !after.has(imageName));
-  }
-  if (missing.length > 0) {
-    throw new AirlockError(
-      'ARCHIVE_CORRUPT',
-      `imported, but the runtime has no image named ${missing.join(', ')}`,
-      { subject: name },
-    );
-  }
+): Promise<Set<string>> => {
+  // The runtime's own report usually names everything it created; a listing grows with the node's images.
+  const unreported = names.filter((imageName) => !reported.has(imageName));
+  if (unreported.length === 0) return new Set();
+  const after = indexRuntimeImages(await withRetries(() => run.runtime.listImages(unreported), run));
+  return new Set(unreported.filter((imageName) => !after.has(imageName)));
 };
 
-/** Imports one archive, or skips or refuses it; never throws: its failure is a result like any other. */
-export const importArchive = async (run: ArchiveRun, name: string): Promise<ImageResult> => {
-  let started = performance.now();
+/** Pins what the runtime took in and confirms each archive's names: one call of each for the whole stream. */
+export const finishImported = async (
+  run: ArchiveRun,
+  done: ReadonlyArray<{ pending: PendingArchive; summary: ArchiveSummary }>,
+  reported: ReadonlySet<string>,
+  started: number,
+): Promise<ImageResult[]> => {
+  const namesOf = done.map(({ pending, summary }) => {
+    warnUnnamed(run, pending.name, summary);
+    return summary.images.flatMap((image) => expectedNames(image, run.runtime.kind));
+  });
+  const all = namesOf.flat();
+  let missing: Set<string>;
+  try {
+    if (run.runtime.kind === 'containerd' && all.length > 0)
+      await withRetries(() => run.runtime.pin(all), run);
+    missing = await missingNames(run, all, reported);
+  } catch (error) {
+    return done.map(({ pending }) => failedResult(pending.name, started, error));
+  }
+  return done.map(({ pending }, position): ImageResult => {
+    const names = namesOf[position]!;
+    const lacking = names.filter((imageName) => missing.has(imageName));
+    if (lacking.length === 0) {
+      const { name, bytes } = pending;
+      return { image: name, outcome: 'imported', seconds: secondsSince(started), bytes, names };
+    }
+    const error = new AirlockError(
+      'ARCHIVE_CORRUPT',
+      `imported, but the runtime has no image named ${lacking.join(', ')}`,
+      { subject: pending.name },
+    );
+    return failedResult(pending.name, started, error);
+  });
+};
+
+/**
+ * Skips an archive whose every name is already on this content, refuses one SHA256SUMS or the allowlist does
+ * not admit, or hands it back to be imported. Never throws: its failure is a result like any other.
+ */
+export const prepareArchive = async (
+  run: ArchiveRun,
+  name: string,
+): Promise<ImageResult | PendingArchive> => {
+  const started = performance.now();
   try {
     run.signal?.throwIfAborted();
     const sha256 = expectedChecksum(run, name);
-    const bytes = (await stat(path.join(run.dir, name))).size;
+    const file = path.join(run.dir, name);
+    const bytes = (await stat(file)).size;
     const summary = await run.summaries.get(name)!;
     // Every name already on this content changes nothing, whatever the release lists: in image mode the
     // importer's own archive sits beside the others, loaded by hand before the first install.
@@ -117,20 +164,24 @@ export const importArchive = async (run: ArchiveRun, name: string): Promise<Imag
       };
     }
     // An early look at the names: a hostile archive is refused before a byte of it reaches the runtime.
-    checkArchiveNames(path.join(run.dir, name), namesOfSummary(summary), run.allowlist);
+    checkArchiveNames(file, namesOfSummary(summary), run.allowlist);
+    return { name, file, sha256, bytes, summary };
+  } catch (error) {
+    return failedResult(name, started, error);
+  }
+};
+
+/** Imports one archive in a stream of its own, retried when the runtime was unreachable. */
+export const importAlone = async (run: ArchiveRun, pending: PendingArchive): Promise<ImageResult[]> => {
+  let started = performance.now();
+  try {
     const done = await run.importing(() => {
       // Time spent waiting for the runtime to finish the previous archive is not this archive's.
       started = performance.now();
-      return withRetries(() => streamIntoRuntime(run, name, sha256), run);
+      return withRetries(() => streamIntoRuntime(run, pending), run);
     });
-    warnUnnamed(run, name, done.summary);
-    const names = done.summary.images.flatMap((image) => expectedNames(image, run.runtime.kind));
-    // Pinning and confirming the names run beside the next archive's import.
-    if (run.runtime.kind === 'containerd' && names.length > 0)
-      await withRetries(() => run.runtime.pin(names), run);
-    await confirmNames(run, name, names, done.reported);
-    return { image: name, outcome: 'imported', seconds: secondsSince(started), bytes, names };
+    return await finishImported(run, [{ pending, summary: done.summary }], done.reported, started);
   } catch (error) {
-    return failedResult(name, started, error);
+    return [failedResult(pending.name, started, error)];
   }
 };

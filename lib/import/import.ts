@@ -7,8 +7,9 @@ import { formatResultLine, type ImageResult } from '../report/results.ts';
 import { withRetries } from '../retry.ts';
 import type { ContainerRuntime } from '../runtime/index.ts';
 import { type ImageListInput, loadAllowlist } from './allowlist.ts';
-import { type ArchiveRun, importArchive } from './archive-step.ts';
+import { type ArchiveRun, prepareArchive } from './archive-step.ts';
 import { type ArchiveListing, listArchives } from './archives.ts';
+import { importGroup, planBatches } from './batch.ts';
 import { indexRuntimeImages } from './present.ts';
 
 export interface ImportArchivesOptions {
@@ -134,6 +135,15 @@ export const importArchives = async (options: ImportArchivesOptions): Promise<Im
     importing: pLimit(Math.max(1, options.concurrency)),
     ...(options.afterFirstChunk ? { afterFirstChunk: options.afterFirstChunk } : {}),
   };
-  await Promise.all(archives.map(async (name) => report(await importArchive(run, name))));
+  const prepared = await Promise.all(
+    archives.map(async (name) => {
+      const outcome = await prepareArchive(run, name);
+      if ('outcome' in outcome) report(outcome);
+      else return outcome;
+    }),
+  );
+  const pending = prepared.filter((archive) => archive !== undefined);
+  const groups = planBatches(pending, { shared: runtime.sharesImports, concurrency: options.concurrency });
+  await Promise.all(groups.map((group) => importGroup(run, group, report)));
   return { archives, ignored, verified: checksums !== undefined, results };
 };

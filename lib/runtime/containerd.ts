@@ -136,7 +136,12 @@ const toContainerdError = async (
       cause: error,
     });
   }
-  return error;
+  // ctr logs its progress and cleanup to stderr too; its verdict is the line it prefixes with `ctr: `.
+  const verdict = error.stderr.match(/^ctr: (.+)$/gm)?.at(-1)?.slice('ctr: '.length);
+  return new AirlockError('COMMAND_FAILED', `${context.action} failed: ${verdict ?? said}`, {
+    subject: `containerd at ${context.address}`,
+    cause: error,
+  });
 };
 
 /** Asks containerd for its version; throws when the socket does not answer within `timeoutMs`. */
@@ -236,6 +241,7 @@ export const createContainerdRuntime = (options: ContainerdOptions): ContainerRu
     kind: 'containerd',
     endpoint: address,
     readsGzip: false,
+    sharesImports: true,
     version: async () => {
       if (options.knownVersion) return options.knownVersion;
       try {

@@ -240,6 +240,7 @@ export const createDockerRuntime = (options: DockerOptions): ContainerRuntime =>
     kind: 'docker',
     endpoint: host,
     readsGzip: true,
+    sharesImports: false,
     version: async () => `docker ${(await client.getJson('/version', DockerVersion)).Version}`,
     // Docker's image list is one cheap API call whatever `names` asks for.
     listImages: async () =>

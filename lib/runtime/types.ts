@@ -37,6 +37,12 @@ export interface ContainerRuntime {
   importTar(tar: Readable, options?: ImportTarOptions): Promise<ImportedNames>;
   /** Docker's load undoes gzip itself; containerd 1.6's `ctr images import` does not. */
   readsGzip: boolean;
+  /**
+   * One import stream may carry many OCI layouts under one index.json: the runtime stores every blob under the
+   * digest of its bytes and resolves images only through the index (containerd). Docker's load resolves layers
+   * by path, so an archive dropped from a shared stream could stand in for another's: one archive per load.
+   */
+  sharesImports: boolean;
   /** containerd: protects the images from kubelet's image garbage collection; Docker: nothing to do. */
   pin(names: string[]): Promise<void>;
 }
