@@ -48,6 +48,9 @@ done`;
 
 const DOCKER_LOAD_LOOP = 'for archive in "$@"; do docker load -q -i "$archive" >/dev/null || exit 1; done';
 
+/** The node flags the hook's pods run the importer with (NODE_OPTIONS in helm/templates/image-import/_helpers.tpl). */
+export const HOOK_NODE_OPTIONS = '--max-semi-space-size=1';
+
 /** The importer as the hook Job runs it: the esbuild bundle under a plain `node` (importer/build.ts). */
 export const bundleImporter = (dir: string): Promise<string> =>
   buildImporterBundle(join(dir, 'importer.mjs'));
@@ -55,6 +58,7 @@ export const bundleImporter = (dir: string): Promise<string> =>
 const importer = (bundle: string, archives: string, runtimeArgs: readonly string[]) =>
   measureCommand(process.execPath, [bundle, '--dir', archives, '--strict', ...runtimeArgs], {
     cwd: REPO_ROOT,
+    env: { NODE_OPTIONS: HOOK_NODE_OPTIONS },
   });
 
 /** airlock's importer into containerd, the images deleted before each repetition (the scale check). */

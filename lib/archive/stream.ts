@@ -25,7 +25,10 @@ import { type ArchiveDocuments, type ArchiveSummary, summarize } from './summary
 import { type EntrySink, TarWalker } from './tar-reader.ts';
 import { bufferEntry, END_OF_ARCHIVE } from './tar-writer.ts';
 
-const READ_CHUNK = 1 << 20;
+// Small reads: each chunk's buffers are garbage once passed on, and V8 frees buffers only when a collection
+// runs. Many small chunks, with the hook's --max-semi-space-size=1, make collections come every MiB or so;
+// a few large ones let tens of MiB of dead buffers pile up first. Measured in docs/benchmarks.md.
+const READ_CHUNK = 64 * 1024;
 
 export interface VerifiedTarOptions {
   /** Expected hex sha256 of the whole file (from SHA256SUMS). */

@@ -137,7 +137,10 @@ const toContainerdError = async (
     });
   }
   // ctr logs its progress and cleanup to stderr too; its verdict is the line it prefixes with `ctr: `.
-  const verdict = error.stderr.match(/^ctr: (.+)$/gm)?.at(-1)?.slice('ctr: '.length);
+  const verdict = error.stderr
+    .match(/^ctr: (.+)$/gm)
+    ?.at(-1)
+    ?.slice('ctr: '.length);
   return new AirlockError('COMMAND_FAILED', `${context.action} failed: ${verdict ?? said}`, {
     subject: `containerd at ${context.address}`,
     cause: error,

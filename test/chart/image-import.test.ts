@@ -328,6 +328,7 @@ describe.each(helmBinaries())('image-import hook with $name', ({ path: helm }) =
       { name: 'AIRLOCK_RETRIES', value: '2' },
       { name: 'AIRLOCK_TIMEOUT', value: '300' },
       { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+      { name: 'NODE_OPTIONS', value: '--max-semi-space-size=1' },
     ]);
   });
 
