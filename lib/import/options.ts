@@ -53,9 +53,10 @@ Imports every image archive in DIR into the node's container runtime.
   --images REFS                the only images to create: references one per line, as the pod specs
                                write them (env AIRLOCK_IMAGES; default: the names in DIR/images.json)
   --allow-unverified           import without DIR/SHA256SUMS, loudly (env AIRLOCK_ALLOW_UNVERIFIED=true)
-  --concurrency N              archives imported at once (env AIRLOCK_CONCURRENCY; default 1)
+  --concurrency N              imports at once; on containerd small archives share one (env
+                               AIRLOCK_CONCURRENCY; default 1)
   --retries N                  retries for transient runtime errors (env AIRLOCK_RETRIES; default 2)
-  --timeout SECONDS            per image (env AIRLOCK_TIMEOUT; default 600)
+  --timeout SECONDS            per archive, summed over a shared import (env AIRLOCK_TIMEOUT; default 600)
   --verbose                    debug logs (env AIRLOCK_VERBOSE=true)
 `;
 
