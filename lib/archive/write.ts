@@ -132,7 +132,10 @@ export const writeImageArchive = async (options: WriteArchiveOptions): Promise<W
   let tarBytes = 0;
   let output: WriteStream | undefined;
   try {
-    const tar = measured(coalesced(archiveChunks(options)), (chunk) => {
+    // Gathering costs a copy of every byte: only zlib needs it; the file stream writes many chunks at once.
+    const chunks =
+      options.compression === 'gzip' ? coalesced(archiveChunks(options)) : archiveChunks(options);
+    const tar = measured(chunks, (chunk) => {
       tarBytes += chunk.length;
       options.onProgress?.(tarBytes);
     });
