@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { AirlockError, codeOfSystemError } from '../errors.ts';
 import type { Descriptor } from '../oci/index.ts';
+import { canWriteStoredGzip, storedGzip } from './gzip.ts';
 import {
   type ArchiveImage,
   blobPath,
@@ -102,6 +103,13 @@ const toWriteError = (error: unknown, path: string): unknown => {
   );
 };
 
+/** The level zlib compresses at, or undefined when there is no zlib to run: no gzip, or level 0 framed here. */
+const zlibGzipLevel = (options: WriteArchiveOptions): number | undefined => {
+  if (options.compression !== 'gzip') return undefined;
+  const level = options.gzipLevel ?? 0;
+  return level === 0 && canWriteStoredGzip() ? undefined : level;
+};
+
 /**
  * fsync through a fresh descriptor: Linux flushes the inode's dirty pages whichever descriptor asks.
  * Used on the directory too, so the rename itself survives a power cut.
@@ -132,9 +140,9 @@ export const writeImageArchive = async (options: WriteArchiveOptions): Promise<W
   let tarBytes = 0;
   let output: WriteStream | undefined;
   try {
+    const zlibLevel = zlibGzipLevel(options);
     // Gathering costs a copy of every byte: only zlib needs it; the file stream writes many chunks at once.
-    const chunks =
-      options.compression === 'gzip' ? coalesced(archiveChunks(options)) : archiveChunks(options);
+    const chunks = zlibLevel === undefined ? archiveChunks(options) : coalesced(archiveChunks(options));
     const tar = measured(chunks, (chunk) => {
       tarBytes += chunk.length;
       options.onProgress?.(tarBytes);
@@ -145,9 +153,9 @@ export const writeImageArchive = async (options: WriteArchiveOptions): Promise<W
     };
     output = createWriteStream(partial, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });
     const steps = signal ? { signal } : {};
-    if (options.compression === 'gzip') {
+    if (zlibLevel !== undefined) {
       // 1 MiB chunks: with the 16 KiB default, zlib's per-call overhead costs as much as level 0's copying.
-      const gzip = createGzip({ level: options.gzipLevel ?? 0, chunkSize: 1 << 20 });
+      const gzip = createGzip({ level: zlibLevel, chunkSize: 1 << 20 });
       await pipeline(
         tar,
         gzip,
@@ -156,7 +164,8 @@ export const writeImageArchive = async (options: WriteArchiveOptions): Promise<W
         steps,
       );
     } else {
-      await pipeline(measured(tar, onFileChunk), output, steps);
+      const file = options.compression === 'gzip' ? storedGzip(tar) : tar;
+      await pipeline(measured(file, onFileChunk), output, steps);
     }
     await syncFile(partial);
     await rename(partial, path);

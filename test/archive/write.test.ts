@@ -155,6 +155,41 @@ describe('writeImageArchive', () => {
     expect(summary).toMatchObject({ compressed: true, format: 'oci+docker', sha256: written.sha256 });
   });
 
+  it('writes gzip level 0 as stored blocks that gzip itself reads back to the plain tar, the same bytes each time', async () => {
+    // A layer over 65535 bytes spans several stored blocks, and starts inside one.
+    const { image, openLayer } = fixtureImage({ padding: randomBytes(200_000) });
+    const plain = await writeImageArchive({ path: join(dir, 'plain.tar'), image, openLayer });
+    const first = await writeImageArchive({
+      path: join(dir, 'a.tar.gz'),
+      image,
+      openLayer,
+      compression: 'gzip',
+    });
+    const second = await writeImageArchive({
+      path: join(dir, 'b.tar.gz'),
+      image,
+      openLayer,
+      compression: 'gzip',
+    });
+    expect(second.sha256).toBe(first.sha256);
+    await run('gzip', ['-t', first.path]);
+    await run('sh', ['-c', 'gzip -dc "$1" > "$2"', 'sh', first.path, join(dir, 'back.tar')]);
+    expect(sha256Hex(await readFile(join(dir, 'back.tar')))).toBe(plain.sha256);
+    // Stored: 10 header bytes, 5 per block of at most 65535, a last empty block and the 8-byte trailer.
+    const blocks = Math.ceil(plain.size / 65535);
+    expect(first.size).toBeGreaterThanOrEqual(plain.size + 10 + 5 * blocks + 5 + 8);
+    expect(first.size).toBeLessThan(plain.size + 10 + 5 * (blocks + 40) + 5 + 8);
+  });
+
+  it('compresses through zlib at a level above 0', async () => {
+    const { image, openLayer } = fixtureImage({ padding: Buffer.alloc(200_000) });
+    const plain = await writeImageArchive({ path: join(dir, 'plain.tar'), image, openLayer });
+    const path = join(dir, 'level9.tar.gz');
+    const written = await writeImageArchive({ path, image, openLayer, compression: 'gzip', gzipLevel: 9 });
+    expect(written.size).toBeLessThan(plain.size / 2);
+    expect(sha256Hex(gunzipSync(await readFile(path)))).toBe(plain.sha256);
+  });
+
   it('reports progress up to the full tar size', async () => {
     const { image, openLayer } = fixtureImage();
     const seen: number[] = [];
