@@ -16,9 +16,13 @@ export class CommandError extends AirlockError {
     exitCode: number | undefined,
     stderr: string,
     reason: string,
-    options?: ErrorOptions & { missing?: boolean },
+    options?: ErrorOptions & { missing?: boolean; subject?: string },
   ) {
-    super(options?.missing ? 'TOOL_MISSING' : 'COMMAND_FAILED', reason, options);
+    // The subject is the command line, or the program alone when it is not there to run.
+    super(options?.missing ? 'TOOL_MISSING' : 'COMMAND_FAILED', reason, {
+      ...options,
+      subject: options?.subject ?? command,
+    });
     this.name = 'CommandError';
     this.command = command;
     this.exitCode = exitCode;
@@ -105,11 +109,14 @@ export const toCommandError = (command: string, error: unknown): CommandError =>
   const stderr = typeof failure.stderr === 'string' ? failure.stderr : '';
   const detail = lastLines(stderr) || failure.shortMessage || failure.message || 'failed';
   let reason: string;
-  if (failure.code === 'ENOENT') reason = `${command.split(' ')[0]}: not found on PATH (spawn ENOENT)`;
-  else if (failure.timedOut) reason = `${command}: timed out`;
-  else if (failure.isCanceled) reason = `${command}: canceled`;
-  else reason = `${command}: exit code ${failure.exitCode ?? '?'}: ${detail}`;
+  let subject = command;
+  if (failure.code === 'ENOENT') {
+    subject = command.split(' ')[0] ?? command;
+    reason = 'not found on PATH (spawn ENOENT)';
+  } else if (failure.timedOut) reason = 'timed out';
+  else if (failure.isCanceled) reason = 'canceled';
+  else reason = `exit code ${failure.exitCode ?? '?'}: ${detail}`;
   // spawn's own ENOENT: the program is not there (a command that exits non-zero has an exit code instead).
   const missing = failure.code === 'ENOENT' && failure.exitCode === undefined;
-  return new CommandError(command, failure.exitCode, stderr, reason, { cause: error, missing });
+  return new CommandError(command, failure.exitCode, stderr, reason, { cause: error, missing, subject });
 };

@@ -78,6 +78,7 @@ export const importGroup = async (
     return;
   }
   let started = performance.now();
+  run.logger.debug(`one import for ${group.map((pending) => pending.name).join(', ')}`);
   const { outcomes, reported, failure } = await run.importing(() => {
     started = performance.now();
     return streamGroup(run, group);

@@ -20,6 +20,8 @@ describe('run', () => {
       stderr: 'one\ntwo',
       command: 'sh -c echo one >&2; echo two >&2; exit 3',
       message: 'sh -c echo one >&2; echo two >&2; exit 3: exit code 3: one\ntwo',
+      subject: 'sh -c echo one >&2; echo two >&2; exit 3',
+      reason: 'exit code 3: one\ntwo',
     });
   });
 
@@ -28,6 +30,7 @@ describe('run', () => {
       code: 'TOOL_MISSING',
       exitCode: undefined,
       message: 'airlock-no-such-tool: not found on PATH (spawn ENOENT)',
+      subject: 'airlock-no-such-tool',
     });
   });
 

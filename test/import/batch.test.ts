@@ -132,6 +132,25 @@ describe('archives sharing one import stream', () => {
     );
   });
 
+  it('names multi-platform images (an index target) beside single-platform ones in one stream', async () => {
+    const multi = fixtureImage({
+      repository: `docker.io/library/airlock-import-batch-multi-${randomBytes(4).toString('hex')}`,
+      seed: randomBytes(8).toString('hex'),
+      platforms: ['linux/amd64', 'linux/arm64'],
+      pinned: true,
+    });
+    const single = uniqueFixture('batch-single');
+    const dir = await archiveSet('multi', { 'multi.tar.gz': multi, 'single.tar.gz': single });
+
+    const { report, streams } = await importWatched(dir, namesOf(multi, single));
+
+    expect(report.results.map((result) => result.outcome)).toEqual(['imported', 'imported']);
+    expect(streams.entries).toHaveLength(1);
+    // The repo@digest name of the multi-platform image is the index's digest, as a pull by that digest would be.
+    expect(multi.image.target.descriptor.mediaType).toBe(MediaType.ociIndex);
+    await expectImagesOnNode(rig.containerd.address, namesOf(multi, single));
+  });
+
   it('refuses the archive whose checksum does not match, and names the others of the same stream', async () => {
     const [first, changed, last] = ['sum-a', 'sum-b', 'sum-c'].map((label) => uniqueFixture(label));
     const dir = await archiveSet('sum', { 'a.tar.gz': first!, 'b.tar': changed!, 'c.tar.gz': last! });
