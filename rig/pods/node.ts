@@ -43,7 +43,10 @@ export const cleanUpNodePods = async (address: string, root: string, nodeName?: 
       (nodeName === undefined || sandbox.annotations['io.airlock.node'] === nodeName),
   );
   for (const sandbox of ours) await removeSandbox(cri, sandbox.id);
-  await rm(join(root, 'var', 'lib', 'kubelet', 'pods'), { recursive: true, force: true });
-  await rm(join(root, 'var', 'log', 'pods'), { recursive: true, force: true });
+  // A pod runner still alive may restart a container meanwhile, whose log file then appears in a directory the
+  // removal already emptied (ENOTEMPTY): rm retries those, as it does for EBUSY.
+  const settle = { recursive: true, force: true, maxRetries: 5, retryDelay: 100 };
+  await rm(join(root, 'var', 'lib', 'kubelet', 'pods'), settle);
+  await rm(join(root, 'var', 'log', 'pods'), settle);
   return ours.length;
 };

@@ -229,7 +229,9 @@ export class PodRunner {
   async remove(graceSeconds?: number): Promise<void> {
     await this.stop(graceSeconds);
     if (this.sandboxId) await this.cri.removePodSandbox(this.sandboxId);
-    await rm(this.podDir, { recursive: true, force: true });
-    await rm(podLogDirectory(this.node, this.pod), { recursive: true, force: true });
+    // A log file the runtime still writes may appear in a directory the removal already emptied: retried.
+    const settle = { recursive: true, force: true, maxRetries: 5, retryDelay: 100 };
+    await rm(this.podDir, settle);
+    await rm(podLogDirectory(this.node, this.pod), settle);
   }
 }
