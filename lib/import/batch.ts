@@ -26,8 +26,8 @@ export const planBatches = (
   pending: readonly PendingArchive[],
   options: { shared: boolean; concurrency: number },
 ): PendingArchive[][] => {
-  if (!options.shared) return pending.map((archive) => [archive]);
-  const layouts = pending.filter((archive) => archive.summary.format !== 'docker');
+  const alone = (archive: PendingArchive) => !options.shared || archive.summary.format === 'docker';
+  const layouts = pending.filter((archive) => !alone(archive));
   const perGroup = Math.min(BATCH_ARCHIVES, Math.ceil(layouts.length / Math.max(1, options.concurrency)));
   const groups: PendingArchive[][] = [];
   let group: PendingArchive[] = [];
@@ -42,8 +42,7 @@ export const planBatches = (
     bytes += archive.bytes;
   }
   if (group.length > 0) groups.push(group);
-  const alone = pending.filter((archive) => archive.summary.format === 'docker').map((archive) => [archive]);
-  return [...groups, ...alone];
+  return [...groups, ...pending.filter(alone).map((archive) => [archive])];
 };
 
 /** Streams a group in one import and sorts its archives: imported, failed on their own, or to go again. */

@@ -2,6 +2,13 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { criClient, isNotFound } from '../cri.ts';
 
+/**
+ * Removes a pod's directory tree. A pod runner still alive may restart a container meanwhile, whose log file then
+ * appears in a directory the removal already emptied (ENOTEMPTY): rm retries those, as it does for EBUSY.
+ */
+export const removeTree = (path: string): Promise<void> =>
+  rm(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+
 const ignoreGone = (error: unknown) => {
   if (!isNotFound(error)) throw error;
 };
@@ -43,10 +50,7 @@ export const cleanUpNodePods = async (address: string, root: string, nodeName?: 
       (nodeName === undefined || sandbox.annotations['io.airlock.node'] === nodeName),
   );
   for (const sandbox of ours) await removeSandbox(cri, sandbox.id);
-  // A pod runner still alive may restart a container meanwhile, whose log file then appears in a directory the
-  // removal already emptied (ENOTEMPTY): rm retries those, as it does for EBUSY.
-  const settle = { recursive: true, force: true, maxRetries: 5, retryDelay: 100 };
-  await rm(join(root, 'var', 'lib', 'kubelet', 'pods'), settle);
-  await rm(join(root, 'var', 'log', 'pods'), settle);
+  await removeTree(join(root, 'var', 'lib', 'kubelet', 'pods'));
+  await removeTree(join(root, 'var', 'log', 'pods'));
   return ours.length;
 };

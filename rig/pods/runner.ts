@@ -1,6 +1,6 @@
 // kubelet's pod worker for one pod on a CRI runtime: sandbox (host network), volumes, init containers in order,
 // then the containers, restarts by policy, and the status kubelet would report after each sync.
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { IPodStatus } from 'kubernetes-models/v1/PodStatus';
@@ -16,6 +16,7 @@ import {
   shouldRestart,
   succeeded,
 } from './containers.ts';
+import { removeTree } from './node.ts';
 import { podStatus, rfc3339 } from './status.ts';
 import type { NodeContext, PodEvent, PodRunnerOptions } from './types.ts';
 import { type PreparedVolume, podDirectory, setUpVolumes } from './volumes.ts';
@@ -229,9 +230,7 @@ export class PodRunner {
   async remove(graceSeconds?: number): Promise<void> {
     await this.stop(graceSeconds);
     if (this.sandboxId) await this.cri.removePodSandbox(this.sandboxId);
-    // A log file the runtime still writes may appear in a directory the removal already emptied: retried.
-    const settle = { recursive: true, force: true, maxRetries: 5, retryDelay: 100 };
-    await rm(this.podDir, settle);
-    await rm(podLogDirectory(this.node, this.pod), settle);
+    await removeTree(this.podDir);
+    await removeTree(podLogDirectory(this.node, this.pod));
   }
 }
