@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { AirlockError, codeOfSystemError } from '../errors.ts';
 import type { Descriptor } from '../oci/index.ts';
-import { canWriteStoredGzip, storedGzip } from './gzip.ts';
+import { hasZlibCrc32, storedGzip } from './gzip.ts';
 import {
   type ArchiveImage,
   blobPath,
@@ -107,7 +107,7 @@ const toWriteError = (error: unknown, path: string): unknown => {
 const zlibGzipLevel = (options: WriteArchiveOptions): number | undefined => {
   if (options.compression !== 'gzip') return undefined;
   const level = options.gzipLevel ?? 0;
-  return level === 0 && canWriteStoredGzip() ? undefined : level;
+  return level === 0 && hasZlibCrc32() ? undefined : level;
 };
 
 /**

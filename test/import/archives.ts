@@ -14,11 +14,15 @@ import { type FixtureImage, fixtureImage, layerTar } from '../archive/fixture-im
 import { rawTar, sha256Hex } from '../archive/raw-tar.ts';
 
 /** A repository and content no other test file uses: the rig's daemons are shared. */
-export const uniqueFixture = (label: string, options: { pinned?: boolean } = {}): FixtureImage =>
+export const uniqueFixture = (
+  label: string,
+  options: { pinned?: boolean; padding?: Buffer } = {},
+): FixtureImage =>
   fixtureImage({
     repository: `docker.io/library/airlock-import-${label}-${randomBytes(4).toString('hex')}`,
     seed: randomBytes(8).toString('hex'),
     pinned: options.pinned ?? true,
+    ...(options.padding ? { padding: options.padding } : {}),
   });
 
 /** The exporter's archive: plain `.tar` or the `.tar.gz` it writes by default. */

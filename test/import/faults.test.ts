@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,10 +40,11 @@ const flipLayerByte = async (path: string, fixture: FixtureImage): Promise<void>
   const bytes = await readFile(path);
   const [layer] = [...fixture.layers.values()];
   if (!layer) throw new Error('fixture has no layer');
-  const at = bytes.indexOf(layer);
+  // A piece from the layer's middle: a whole layer may span two stored gzip blocks.
+  const middle = Math.floor(layer.length / 2);
+  const at = bytes.indexOf(layer.subarray(middle, middle + 32));
   if (at < 0) throw new Error('layer bytes not found in the archive');
-  const middle = at + Math.floor(layer.length / 2);
-  bytes[middle] = (bytes[middle] ?? 0) ^ 0xff;
+  bytes[at] = (bytes[at] ?? 0) ^ 0xff;
   await writeFile(path, bytes);
 };
 
@@ -59,6 +61,14 @@ beforeAll(async () => {
   await flipLayerByte(
     await writeExporterArchive(dir, 'flipped.tar', badFixtures['flipped.tar']),
     badFixtures['flipped.tar'],
+  );
+
+  // Gzip level 0, as the exporter writes by default: the layer's bytes lie in the file as they are. A layer of
+  // 2 MB, so that the damage lies past what is read before the archive streams.
+  badFixtures['flipped.tar.gz'] = uniqueFixture('faults-flipped-gz', { padding: randomBytes(2_000_000) });
+  await flipLayerByte(
+    await writeExporterArchive(dir, 'flipped.tar.gz', badFixtures['flipped.tar.gz']),
+    badFixtures['flipped.tar.gz'],
   );
 
   const raw = (file: string, bytes: Buffer) => writeFile(join(dir, file), bytes);
@@ -116,9 +126,9 @@ afterAll(async () => {
 describe('bad archives among good ones', () => {
   it('imports the good archive, and streams only those whose damage lies past the first entries', async () => {
     expect(results.get('good.tar.gz')?.outcome).toBe('imported');
-    // good, flipped and tampered-blob: the others are refused from their first entries (truncated.tar.gz is cut
-    // inside them).
-    expect(streamed).toBe(3);
+    // good, the two flipped and tampered-blob: the others are refused from their first entries (truncated.tar.gz
+    // is cut inside them).
+    expect(streamed).toBe(4);
     const images = await containerdImages(rig);
     for (const name of good.image.names)
       expect(images.get(name)?.digest).toBe(good.image.target.descriptor.digest);
@@ -133,6 +143,7 @@ describe('bad archives among good ones', () => {
       'is neither an OCI image layout (no index.json) nor a Docker archive',
     ],
     ['flipped.tar', 'DIGEST_MISMATCH', 'the archive is damaged; export the image again'],
+    ['flipped.tar.gz', 'DIGEST_MISMATCH', 'the archive is damaged; export the image again'],
     ['tampered-blob.tar', 'DIGEST_MISMATCH', `blobs/sha256/${sha256Hex('expected')} hashes to sha256:`],
     ['zip-slip.tar', 'ARCHIVE_CORRUPT', `has a '..' path component that climbs out of the archive`],
     ['absolute.tar', 'ARCHIVE_CORRUPT', 'has an absolute path'],
