@@ -56,8 +56,11 @@ export interface DiscoverOptions {
   set?: string[];
   /** The helm binary, or false to skip rendering. Default: `helm` on PATH. */
   helm?: string | false;
-  /** That helm's `helm version`, when the caller started it early: it then overlaps the loading of discovery. */
-  helmVersion?: Promise<string>;
+  /**
+   * The rendering of these same options, when the caller started it early (startRendering): helm then works
+   * while node loads discovery.
+   */
+  rendering?: Promise<{ manifests: string; version: string }>;
   /** References to export whatever the chart says (config `additional_images`). */
   additionalImages?: string[];
   /** Glob patterns of references to drop (`docker.io/library/busybox:*`, `*\/debug-*`). */

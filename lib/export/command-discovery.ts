@@ -1,6 +1,7 @@
 // Discovery as the command reports it: warnings, the count, and the answers of `--list` and `--why`.
 import {
   type DiscoveredImage,
+  type DiscoverOptions,
   type DiscoveryResult,
   discoverImages,
   explainImage,
@@ -10,7 +11,7 @@ import { describeError, isAirlockError } from '../errors.ts';
 import type { Logger } from '../report/log.ts';
 import { formatJsonDocument } from '../report/summary.ts';
 import { type CommandIo, ExitCode } from './command.ts';
-import type { ExportCommandOptions } from './options.ts';
+import { discoverOptionsOf, type ExportCommandOptions } from './options.ts';
 
 const describeImage = (image: DiscoveredImage) => ({
   reference: image.reference,
@@ -56,21 +57,13 @@ export const discoverForCommand = async (
   options: ExportCommandOptions,
   io: CommandIo,
   logger: Logger,
-  helmVersion?: Promise<string>,
+  rendering?: DiscoverOptions['rendering'],
 ): Promise<number | DiscoveryResult> => {
-  const config = options.config;
   let discovery: DiscoveryResult;
   try {
     discovery = await discoverImages({
-      chart: options.chart,
-      valuesFiles: options.valuesFiles,
-      set: options.set,
-      ...(options.helm ? { helm: options.helm } : {}),
-      ...(helmVersion ? { helmVersion } : {}),
-      additionalImages: config?.additionalImages ?? [],
-      exclude: config?.exclude ?? [],
-      includeUnrendered: options.includeUnrendered,
-      logger,
+      ...discoverOptionsOf(options, logger),
+      ...(rendering ? { rendering } : {}),
     });
   } catch (error) {
     logger.error(describeError(error));

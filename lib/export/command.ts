@@ -3,7 +3,12 @@
 // writer, importer runtime) are imported when a run gets that far.
 import { describeError, ExitCode } from '../errors.ts';
 import { createLogger, type Logger } from '../report/log.ts';
-import { EXPORT_USAGE, type ExportCommandOptions, parseExportArguments } from './options.ts';
+import {
+  discoverOptionsOf,
+  EXPORT_USAGE,
+  type ExportCommandOptions,
+  parseExportArguments,
+} from './options.ts';
 
 export interface CommandIo {
   stdout: NodeJS.WritableStream;
@@ -47,13 +52,11 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
     return ExitCode.ok;
   }
   const logger = createLogger({ stream: io.stderr, verbose: options.verbose });
-  // helm answers `version` while node loads discovery (yaml, the chart readers): a tenth of a second of `--list`.
-  const helmVersion = import('../discover/helm-template.ts').then((helm) =>
-    helm.helmVersion(options.helm ?? helm.DEFAULT_HELM),
-  );
-  helmVersion.catch(() => undefined);
+  // helm renders the chart while node loads discovery (yaml, the chart readers): a fifth of `--list`.
+  const { startRendering } = await import('../discover/helm-template.ts');
+  const rendering = startRendering(discoverOptionsOf(options, logger));
   const { discoverForCommand } = await import('./command-discovery.ts');
-  const discovery = await discoverForCommand(options, io, logger, helmVersion);
+  const discovery = await discoverForCommand(options, io, logger, rendering);
   if (typeof discovery === 'number') return discovery;
   const { runExport } = await import('./command-run.ts');
   return runExport({ options, logger, discovery }, io);

@@ -4,9 +4,11 @@ import { existsSync } from 'node:fs';
 import { IMPORTER_MODES, type ImporterMode } from '../bundle/modes.ts';
 import { type FlagSpecs, parseFlags, RUN_FLAGS, wholeNumber } from '../config/flags.ts';
 import type { AirlockConfig } from '../config/schema.ts';
+import type { DiscoverOptions } from '../discover/types.ts';
 import { AirlockError } from '../errors.ts';
 import { parsePlatform } from '../oci/platform.ts';
 import type { Platform } from '../oci/schema.ts';
+import type { Logger } from '../report/log.ts';
 
 export interface ExportCommandOptions {
   chart: string;
@@ -167,3 +169,15 @@ export const parseExportArguments = async (
     ...(configFile ? { configFile } : {}),
   };
 };
+
+/** What discovery is asked, the same for the rendering the command starts early and for discovery itself. */
+export const discoverOptionsOf = (options: ExportCommandOptions, logger: Logger): DiscoverOptions => ({
+  chart: options.chart,
+  valuesFiles: options.valuesFiles,
+  set: options.set,
+  ...(options.helm ? { helm: options.helm } : {}),
+  additionalImages: options.config?.additionalImages ?? [],
+  exclude: options.config?.exclude ?? [],
+  includeUnrendered: options.includeUnrendered,
+  logger,
+});

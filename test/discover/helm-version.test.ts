@@ -1,0 +1,79 @@
+import { chmod, copyFile, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { helmVersion } from '../../lib/discover/helm-template.ts';
+
+/** `helm version` asked once per binary: the rig's real Helm 3, copied so that the test may change it. */
+
+const rig = inject('rig');
+const saved = { cache: process.env.AIRLOCK_CACHE_DIR, path: process.env.PATH };
+let dir: string;
+let helm: string;
+let cacheFile: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-helm-version-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  const cacheDir = await mkdtemp(join(dir, 'cache-'));
+  process.env.AIRLOCK_CACHE_DIR = cacheDir;
+  cacheFile = join(cacheDir, 'helm-versions.json');
+  const bin = await mkdtemp(join(dir, 'bin-'));
+  helm = join(bin, 'helm');
+  await copyFile(rig.helm.v3.path, helm);
+  await chmod(helm, 0o755);
+});
+afterEach(() => {
+  process.env.AIRLOCK_CACHE_DIR = saved.cache;
+  process.env.PATH = saved.path;
+});
+
+// rig.helm.v3.version is 'v3.17.2'; helm adds its build, 'v3.17.2+gcc0bbbd'.
+const versionOfRig = () => new RegExp(`^${rig.helm.v3.version.replaceAll('.', '\\.')}\\+g[0-9a-f]+$`);
+
+describe('helmVersion', () => {
+  it('asks helm the first time and records the answer for that file', async () => {
+    const version = await helmVersion(helm);
+    expect(version).toMatch(versionOfRig());
+    const cache = JSON.parse(await readFile(cacheFile, 'utf8'));
+    expect(cache[helm]).toMatchObject({ version });
+  });
+
+  it('answers from the record while the file is unchanged: a helm that can no longer run still has a version', async () => {
+    const version = await helmVersion(helm);
+    await chmod(helm, 0o644);
+    expect(await helmVersion(helm)).toBe(version);
+  });
+
+  it('asks again once the file changed in place', async () => {
+    await helmVersion(helm);
+    await chmod(helm, 0o644);
+    await utimes(helm, new Date(), new Date(Date.now() + 60_000));
+    // Asked again, and this helm no longer runs.
+    await expect(helmVersion(helm)).rejects.toThrow(/helm/);
+  });
+
+  it('finds `helm` on PATH and records it under the file PATH led to', async () => {
+    process.env.PATH = `${join(helm, '..')}:${saved.path}`;
+    const version = await helmVersion('helm');
+    expect(version).toMatch(versionOfRig());
+    expect(Object.keys(JSON.parse(await readFile(cacheFile, 'utf8')))).toEqual([helm]);
+  });
+
+  it('asks helm when the record is damaged, and writes a good one', async () => {
+    await writeFile(cacheFile, '{ not json');
+    expect(await helmVersion(helm)).toMatch(versionOfRig());
+    expect(JSON.parse(await readFile(cacheFile, 'utf8'))[helm].version).toMatch(versionOfRig());
+  });
+
+  it('still answers when the record cannot be written', async () => {
+    // A directory under a file: mkdir fails with ENOTDIR.
+    process.env.AIRLOCK_CACHE_DIR = join(helm, 'cache');
+    expect(await helmVersion(helm)).toMatch(versionOfRig());
+  });
+});
