@@ -1,8 +1,9 @@
 #!/bin/sh
-//bin/true; exec node --max-semi-space-size=1 "$(dirname -- "$(readlink -f -- "$0")")/../lib/cli/launch.mjs" push-images "$@"
-// The two lines above are sh for the kernel and a comment for TypeScript: sh hands the run to
-// lib/cli/launch.mjs, which runs the bundle in dist/ when it is current (`npm ci` builds it) and this file
-// through tsx otherwise. exec: node itself gets SIGINT/SIGTERM, so a stopped run still cleans up. A young
+//bin/true; case $0 in */*) d=${0%/*};; *) d=.;; esac; [ -L "$0" ] && d=$(dirname -- "$(readlink -f -- "$0")"); exec node --max-semi-space-size=1 "$d/../lib/cli/launch.mjs" push-images "$@"
+// The two lines above are sh for the kernel and a comment for TypeScript: sh finds the checkout from the
+// script's own path, following it only when it is a symlink (readlink and dirname are two process starts), and
+// hands the run to lib/cli/launch.mjs, which runs the bundle in dist/ when it is current (`npm ci` builds it)
+// and this file through tsx otherwise. exec: node itself gets SIGINT/SIGTERM, so a stopped run still cleans up. A young
 // generation of 1 MiB: streamed buffers are freed by the next collection, which then comes every MiB or so.
 // Pushes every archive of images/ into a registry inside the air gap. See OFFLINE-IMAGES.md.
 import { runPushCommand } from '../lib/push/command.ts';

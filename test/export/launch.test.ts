@@ -72,6 +72,21 @@ describe('./scripts/export-images.ts', () => {
     expect(linked.stdout.split('\n')[0]).toBe(`[bundle] ${USAGE}`);
   });
 
+  it('finds the checkout when run by sh from its own directory (no slash in $0), or by a relative path', async () => {
+    const bySh = await execa('sh', ['export-images.ts', '--help'], {
+      cwd: join(copy, 'scripts'),
+      reject: false,
+    });
+    expect(bySh.exitCode).toBe(0);
+    expect(bySh.stdout.split('\n')[0]).toContain(USAGE);
+    const relative = await execa('./scripts/../scripts/export-images.ts', ['--help'], {
+      cwd: copy,
+      reject: false,
+    });
+    expect(relative.exitCode).toBe(0);
+    expect(relative.stdout.split('\n')[0]).toContain(USAGE);
+  });
+
   it('passes arguments and the exit status through: a bad flag is one line and exit 2', async () => {
     const result = await runScript('export-images.ts', ['--compression', 'zstd']);
     expect(result.exitCode).toBe(2);
