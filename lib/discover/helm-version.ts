@@ -2,10 +2,10 @@
 // answer is kept per binary: the file's path, inode, size and modification time. A helm replaced or upgraded in
 // place is another file by those, and is asked again.
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { delimiter, join, resolve } from 'node:path';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { airlockCacheDir } from '../cache.ts';
+import { findProgram } from '../exec/which.ts';
 
 const CACHE_FILE = 'helm-versions.json';
 
@@ -17,21 +17,6 @@ interface CachedVersion {
 }
 
 type VersionCache = Record<string, CachedVersion>;
-
-/** The file `program` runs: itself when it names a path, else the first executable of that name on PATH. */
-const programFile = async (program: string): Promise<string | undefined> => {
-  if (program.includes('/')) return resolve(program);
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir || '.', program);
-    try {
-      await access(candidate, constants.X_OK);
-      if ((await stat(candidate)).isFile()) return candidate;
-    } catch {
-      // not here: the next directory of PATH
-    }
-  }
-  return undefined;
-};
 
 const readCache = async (file: string): Promise<VersionCache> => {
   try {
@@ -58,7 +43,7 @@ export const cachedHelmVersion = async (
   helm: string,
   ask: (helm: string) => Promise<string>,
 ): Promise<string> => {
-  const program = await programFile(helm);
+  const program = await findProgram(helm);
   const info = program ? await stat(program).catch(() => undefined) : undefined;
   if (!program || !info) return ask(helm);
   const file = join(airlockCacheDir(''), CACHE_FILE);

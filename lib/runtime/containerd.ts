@@ -2,8 +2,9 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AirlockError } from '../errors.ts';
 import { CommandError, run, spawn, toCommandError } from '../exec/run.ts';
+import { findProgram } from '../exec/which.ts';
 import { watchSource } from '../streams.ts';
-import { labelImages } from './containerd-api.ts';
+import { containerdVersion, labelImages, listContainerdImages } from './containerd-api.ts';
 import { startDeadline } from './deadline.ts';
 import type { ContainerRuntime, ImportedNames, ImportTarOptions, RuntimeImage } from './types.ts';
 
@@ -22,14 +23,6 @@ export interface ContainerdOptions {
   knownVersion?: string;
 }
 
-/** One row of `ctr images ls`. */
-export interface ContainerdImageRow {
-  name: string;
-  mediaType: string;
-  digest: string;
-  labels: Record<string, string>;
-}
-
 const TAIL_LINES = 5;
 /** Name filters per `ctr images ls`: keeps the command line far below ARG_MAX with long names. */
 const NAME_FILTERS = 256;
@@ -40,42 +33,6 @@ const inBatches = <T>(items: readonly T[], size: number): T[][] => {
   return chunks;
 };
 const tail = (text: string): string => text.trim().split('\n').slice(-TAIL_LINES).join('\n').trim();
-
-/** `ctr version` prints the client block always and the server block only when the daemon answered. */
-export const parseServerVersion = (stdout: string): string | undefined => {
-  const server = stdout.split(/^Server:\s*$/m)[1];
-  return server?.match(/^\s*Version:\s*(\S+)/m)?.[1];
-};
-
-const parseLabels = (column: string | undefined): Record<string, string> => {
-  const labels: Record<string, string> = {};
-  if (!column || column === '-') return labels;
-  for (const pair of column.split(',')) {
-    const [key, ...value] = pair.split('=');
-    if (key) labels[key] = value.join('=');
-  }
-  return labels;
-};
-
-/**
- * Reads `ctr images ls` (REF TYPE DIGEST SIZE PLATFORMS LABELS). Columns are space-padded and SIZE holds a
- * space (`81.8 KiB`): the first three fields and the last one are unambiguous, which is all we need.
- */
-export const parseImageList = (stdout: string): ContainerdImageRow[] => {
-  const rows: ContainerdImageRow[] = [];
-  for (const line of stdout.split('\n').slice(1)) {
-    const fields = line.trim().split(/\s+/);
-    const [name, mediaType, digest] = fields;
-    if (!name || !mediaType || !digest?.includes(':')) continue;
-    rows.push({
-      name,
-      mediaType,
-      digest,
-      labels: parseLabels(fields.length > 6 ? fields.at(-1) : undefined),
-    });
-  }
-  return rows;
-};
 
 /**
  * `unpacking docker.io/library/nginx:1.25 (sha256:...)...done`: one line per image ctr 1.6/1.7 created.
@@ -147,15 +104,18 @@ const toContainerdError = async (
   });
 };
 
-/** Asks containerd for its version; throws when the socket does not answer within `timeoutMs`. */
+/**
+ * Asks containerd for its version through its API; throws when the socket does not answer within `timeoutMs`,
+ * and TOOL_MISSING when there is no ctr to import with: without it the importer cannot use this containerd.
+ */
 export const probeContainerd = async (
   address: string,
   options: { ctrPath?: string; timeoutMs?: number } = {},
 ): Promise<string> => {
-  const { stdout } = await run(options.ctrPath ?? 'ctr', ['--address', address, 'version'], {
-    timeout: options.timeoutMs ?? 5000,
-  });
-  const version = parseServerVersion(stdout);
+  const ctrPath = options.ctrPath ?? 'ctr';
+  if (!(await findProgram(ctrPath)))
+    throw new CommandError(ctrPath, undefined, '', 'not found on PATH', { missing: true, subject: ctrPath });
+  const version = await containerdVersion(address, options.timeoutMs ?? 5000);
   if (!version)
     throw new AirlockError('RUNTIME_UNREACHABLE', `no server version`, {
       subject: `containerd at ${address}`,
@@ -229,14 +189,6 @@ export const createContainerdRuntime = (options: ContainerdOptions): ContainerRu
   const ctrPath = options.ctrPath ?? 'ctr';
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const base = ['--address', address, '-n', namespace] as const;
-  const ctr = async (action: string, args: readonly string[]): Promise<string> => {
-    try {
-      return (await run(ctrPath, [...base, ...args])).stdout;
-    } catch (error) {
-      throw await toContainerdError(error, { address, action, base, ctrPath });
-    }
-  };
-
   const importTar = (tar: Readable, importOptions?: ImportTarOptions) =>
     importIntoContainerd({ address, base, ctrPath }, tar, importOptions);
 
@@ -254,15 +206,14 @@ export const createContainerdRuntime = (options: ContainerdOptions): ContainerRu
       }
     },
     listImages: async (names?: readonly string[]): Promise<RuntimeImage[]> => {
-      // `ctr images ls` reads every listed image's manifests to print its size: on a node with hundreds of
-      // images that is most of a re-import. Filters (OR'ed) keep the walk to the images asked about.
+      // Filters (OR'ed) keep the answer to the images asked about on a node with hundreds of them.
       // Quoted: a filter value is otherwise cut at runes a future name might hold.
       const filters = names?.map((name) => `name==${JSON.stringify(name)}`);
       const batches = filters === undefined ? [[]] : inBatches(filters, NAME_FILTERS);
-      const rows: ContainerdImageRow[] = [];
+      const images: RuntimeImage[] = [];
       for (const batch of batches)
-        rows.push(...parseImageList(await ctr('ctr images ls', ['images', 'ls', ...batch])));
-      return rows.map(({ name, digest }) => ({ name, digest }));
+        images.push(...(await listContainerdImages({ address, namespace }, batch)));
+      return images;
     },
     importTar,
     // Through containerd's API, not `ctr images label`: one ctr process per name cost more CPU than the import.

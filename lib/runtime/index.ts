@@ -1,11 +1,9 @@
 export {
-  type ContainerdImageRow,
   type ContainerdOptions,
   createContainerdRuntime,
   DEFAULT_NAMESPACE,
   PINNED_LABEL_KEY,
   PINNED_LABEL_VALUE,
-  parseImageList,
 } from './containerd.ts';
 export {
   CONTAINERD_SOCKETS,

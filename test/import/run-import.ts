@@ -5,9 +5,10 @@ import { run } from '../../lib/exec/run.ts';
 import { runImportCommand } from '../../lib/import/command.ts';
 import { type ImportReport, importArchives } from '../../lib/import/import.ts';
 import { type Logger, silentLogger } from '../../lib/report/log.ts';
-import { type ContainerdImageRow, type ContainerRuntime, parseImageList } from '../../lib/runtime/index.ts';
+import type { ContainerRuntime } from '../../lib/runtime/index.ts';
 import { imageStatus } from '../../rig/cri.ts';
 import type { RigInfo } from '../../rig/types.ts';
+import { type ContainerdImageRow, parseImageList } from '../runtime/ctr-images.ts';
 
 /** The one JSON line the importer prints for machines. */
 export const ImportSummary = z.object({

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { run } from '../../lib/exec/run.ts';
-import { parseImageList } from '../../lib/runtime/index.ts';
 import { type RigContainerd, startContainerd } from '../../rig/containerd.ts';
 import { type FixtureImage, fixtureImage } from '../archive/fixture-image.ts';
+import { parseImageList } from '../runtime/ctr-images.ts';
 import { releaseEnv, sealDirectory, uniqueFixture, writeExporterArchive } from './archives.ts';
 import { outcomes, resultOf, runImport } from './run-import.ts';
 

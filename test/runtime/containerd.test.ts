@@ -5,8 +5,9 @@ import { Readable } from 'node:stream';
 import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { run } from '../../lib/exec/run.ts';
-import { parseImportedNames, parseServerVersion } from '../../lib/runtime/containerd.ts';
-import { createContainerdRuntime, parseImageList } from '../../lib/runtime/index.ts';
+import { parseImportedNames, probeContainerd } from '../../lib/runtime/containerd.ts';
+import { createContainerdRuntime } from '../../lib/runtime/index.ts';
+import { parseImageList } from './ctr-images.ts';
 import { failingTar, garbageTar, processRunning, stalledTar, uniqueRepository } from './helpers.ts';
 import { type TestImageTar, writeTestImageTar } from './image-tar.ts';
 
@@ -161,9 +162,21 @@ describe('containerd runtime', () => {
     });
   });
 
-  it('reports TOOL_MISSING when ctr is not installed', async () => {
-    const noCtr = createContainerdRuntime({ address: rig.containerd.address, ctrPath: '/nonexistent/ctr' });
-    await expect(noCtr.listImages()).rejects.toMatchObject({ code: 'TOOL_MISSING' });
+  it('reports TOOL_MISSING when ctr is not installed: from the probe, and from an import', async () => {
+    const ctrPath = '/nonexistent/ctr';
+    await expect(probeContainerd(rig.containerd.address, { ctrPath })).rejects.toMatchObject({
+      code: 'TOOL_MISSING',
+      subject: ctrPath,
+    });
+    const noCtr = createContainerdRuntime({ address: rig.containerd.address, ctrPath });
+    await expect(noCtr.importTar(image.open())).rejects.toMatchObject({ code: 'TOOL_MISSING' });
+  });
+
+  it("answers the probe with containerd's own version, as `ctr version` prints it", async () => {
+    const { stdout } = await ctr('version');
+    const server = stdout.split(/^Server:\s*$/m)[1]?.match(/^\s*Version:\s*(\S+)/m)?.[1];
+    expect(server).toBeTruthy();
+    expect(await probeContainerd(rig.containerd.address)).toBe(`containerd ${server}`);
   });
 });
 
@@ -232,12 +245,6 @@ describe('ctr output parsing', () => {
         labels: {},
       },
     ]);
-  });
-
-  it('reads the server version, not the client one', () => {
-    const stdout = 'Client:\n  Version:  1.6.20~ds1\n\nServer:\n  Version:  1.7.2\n  UUID: x\n';
-    expect(parseServerVersion(stdout)).toBe('1.7.2');
-    expect(parseServerVersion('Client:\n  Version:  1.6.20\n')).toBeUndefined();
   });
 
   it('reads the imported names from the unpacking lines', () => {
