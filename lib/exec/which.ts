@@ -3,6 +3,8 @@ import { access, stat } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
 import { programLauncher } from './launcher.ts';
 
+const DEFAULT_PATH = '/usr/bin:/bin';
+
 const isExecutableFile = async (path: string): Promise<boolean> => {
   try {
     await access(path, constants.X_OK);
@@ -21,7 +23,8 @@ export const findProgram = async (program: string): Promise<string | undefined> 
   const carried = programLauncher()?.programs.get(program);
   if (carried) return carried;
   if (program.includes('/')) return (await isExecutableFile(program)) ? resolve(program) : undefined;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+  // With no PATH at all, execvp (and so spawn) searches its default.
+  for (const dir of (process.env.PATH ?? DEFAULT_PATH).split(delimiter)) {
     const candidate = resolve(join(dir || '.', program));
     if (await isExecutableFile(candidate)) return candidate;
   }
