@@ -19,12 +19,12 @@ export interface ContainerdOptions {
   /** containerd namespace; kubelet's images live in k8s.io. */
   namespace?: string;
   ctrPath?: string;
-  /** What `ctr version` said when the runtime was detected: a second call would cost a process start. */
+  /** What containerd's version call said when the runtime was detected: no need to ask twice. */
   knownVersion?: string;
 }
 
 const TAIL_LINES = 5;
-/** Name filters per `ctr images ls`: keeps the command line far below ARG_MAX with long names. */
+/** Name filters per image list call: keeps each request far below gRPC's message limits with long names. */
 const NAME_FILTERS = 256;
 
 const inBatches = <T>(items: readonly T[], size: number): T[][] => {
@@ -202,7 +202,7 @@ export const createContainerdRuntime = (options: ContainerdOptions): ContainerRu
       try {
         return await probeContainerd(address, { ctrPath });
       } catch (error) {
-        throw await toContainerdError(error, { address, action: 'ctr version', base, ctrPath });
+        throw await toContainerdError(error, { address, action: 'containerd version', base, ctrPath });
       }
     },
     listImages: async (names?: readonly string[]): Promise<RuntimeImage[]> => {
