@@ -112,7 +112,7 @@ const probe = async (
 
 /**
  * Finds the node's container runtime: explicit endpoints if given, else the well-known sockets in order.
- * A socket counts only if it exists and answers (ctr version / GET /_ping).
+ * A socket counts only if it exists and answers (containerd's Version call / GET /_ping).
  */
 export const detectRuntime = async (
   options: DetectOptions = {},
