@@ -21,7 +21,7 @@ import {
   measureImports,
   removeContainerdImages,
 } from './import.ts';
-import { describeMachine, type MachineInfo } from './machine.ts';
+import { describeMachine, type MachineInfo, settle } from './machine.ts';
 import { type Cell, measureCommand, repeat } from './measure.ts';
 import { measurePush, type PushFigures } from './push.ts';
 import { type BlobRequests, countBlobRequests } from './requests.ts';
@@ -226,6 +226,7 @@ export const runSuite = async (
   await buildScriptBundles(REPO_ROOT);
   const importer = await bundleImporter(dir);
   step('start-up cost: --help of the exporter and the importer, --list of the chart');
+  await settle();
   const startup = await measureStartup(settings.reps, importer, rig.helm.v3.path);
   const large = await measureWorkload(context, importer, workloads.large, step);
   step(`${workloads.large.label}: airlock push and skopeo copy of its oci-archive`);
