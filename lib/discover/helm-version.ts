@@ -49,8 +49,8 @@ export const cachedHelmVersion = async (
   const file = join(airlockCacheDir(''), CACHE_FILE);
   const cache = await readCache(file);
   const known = cache[program];
-  if (known?.ino === info.ino && known.size === info.size && known.mtimeMs === info.mtimeMs)
-    return known.version;
+  const same = known?.ino === info.ino && known.size === info.size && known.mtimeMs === info.mtimeMs;
+  if (same && typeof known.version === 'string') return known.version;
   const version = await ask(program);
   const entry = { ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, version };
   await writeCache(file, { ...cache, [program]: entry }).catch(() => undefined);

@@ -67,6 +67,11 @@ describe('helmVersion', () => {
     await writeFile(cacheFile, '{ not json');
     expect(await helmVersion(helm)).toMatch(versionOfRig());
     expect(JSON.parse(await readFile(cacheFile, 'utf8'))[helm].version).toMatch(versionOfRig());
+    // An entry that matches the file but holds no version string is asked again too.
+    const cache = JSON.parse(await readFile(cacheFile, 'utf8'));
+    cache[helm].version = 42;
+    await writeFile(cacheFile, JSON.stringify(cache));
+    expect(await helmVersion(helm)).toMatch(versionOfRig());
   });
 
   it('still answers when the record cannot be written', async () => {
