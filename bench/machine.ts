@@ -51,7 +51,7 @@ const SETTLE_LIMIT_MS = 20_000;
 const cpuTimes = async (): Promise<{ idle: number; total: number }> => {
   const [, ...fields] = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/);
   const values = fields.map(Number);
-  // idle and iowait: a CPU waiting for the disk is not free for a measurement either way, so only idle counts.
+  // Field 4 is idle; iowait (field 5) counts as busy: writeback still going on is what the wait is for.
   return { idle: values[3] ?? 0, total: values.reduce((sum, value) => sum + value, 0) };
 };
 

@@ -4,7 +4,7 @@ import { silentLogger } from '../report/log.ts';
 import { type AnnotationScan, scanAnnotations } from './annotations.ts';
 import { type ChartMetadata, openChart } from './chart.ts';
 import { type ChartInContext, chartsInContext, type ValuesLayer } from './chart-tree.ts';
-import { type Rendering, startRendering } from './helm-template.ts';
+import { startRendering } from './helm-template.ts';
 import { scanRendered } from './rendered.ts';
 import {
   addDeclaredImages,
@@ -18,7 +18,7 @@ import {
 } from './select.ts';
 import { parseSetValues } from './set-values.ts';
 import { DEFAULT_HELM, type DiscoverySettings, withDefaults } from './settings.ts';
-import type { DiscoveredImage, DiscoverOptions, DiscoveryResult } from './types.ts';
+import type { DiscoveredImage, DiscoverOptions, DiscoveryResult, Rendering } from './types.ts';
 import { scanValues, type ValuesScan } from './values.ts';
 import { readYamlMap } from './yaml-file.ts';
 

@@ -2,10 +2,9 @@ import { AirlockError } from '../errors.ts';
 import { CommandError, run } from '../exec/run.ts';
 import { cachedHelmVersion } from './helm-version.ts';
 import { type DiscoverySettings, withDefaults } from './settings.ts';
+import type { DiscoverOptions, Rendering } from './types.ts';
 
 export { DEFAULT_HELM } from './settings.ts';
-
-import type { DiscoverOptions } from './types.ts';
 
 export interface HelmTemplateOptions {
   helm: string;
@@ -56,11 +55,6 @@ export const renderChart = async (options: HelmTemplateOptions): Promise<string>
     throw new AirlockError('BAD_INPUT', `helm template failed: ${message}`, { cause: error });
   }
 };
-
-export interface Rendering {
-  manifests: string;
-  version: string;
-}
 
 const render = async (settings: DiscoverySettings & { helm: string }): Promise<Rendering> => {
   const manifests = await renderChart(settings);

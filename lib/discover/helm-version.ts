@@ -3,7 +3,7 @@
 // place is another file by those, and is asked again.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { airlockCacheDir } from '../cache.ts';
 import { findProgram } from '../exec/which.ts';
 
@@ -30,7 +30,7 @@ const readCache = async (file: string): Promise<VersionCache> => {
 /** Renamed into place, so a concurrent run reads the old cache or the new one, never half of one. */
 const writeCache = async (file: string, cache: VersionCache): Promise<void> => {
   const temporary = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  await mkdir(airlockCacheDir(''), { recursive: true });
+  await mkdir(dirname(file), { recursive: true });
   await writeFile(temporary, JSON.stringify(cache));
   await rename(temporary, file);
 };

@@ -48,6 +48,12 @@ export interface DiscoveryResult {
   manifests?: string;
 }
 
+/** What `helm template` printed, and which helm printed it. */
+export interface Rendering {
+  manifests: string;
+  version: string;
+}
+
 export interface DiscoverOptions {
   /** A chart directory or a packaged chart (`.tgz`). */
   chart: string;
@@ -60,7 +66,7 @@ export interface DiscoverOptions {
    * The rendering of these same options, when the caller started it early (startRendering): helm then works
    * while node loads discovery.
    */
-  rendering?: Promise<{ manifests: string; version: string }>;
+  rendering?: Promise<Rendering>;
   /** References to export whatever the chart says (config `additional_images`). */
   additionalImages?: string[];
   /** Glob patterns of references to drop (`docker.io/library/busybox:*`, `*\/debug-*`). */

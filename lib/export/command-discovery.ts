@@ -57,14 +57,11 @@ export const discoverForCommand = async (
   options: ExportCommandOptions,
   io: CommandIo,
   logger: Logger,
-  rendering?: DiscoverOptions['rendering'],
+  discover: DiscoverOptions = discoverOptionsOf(options, logger),
 ): Promise<number | DiscoveryResult> => {
   let discovery: DiscoveryResult;
   try {
-    discovery = await discoverImages({
-      ...discoverOptionsOf(options, logger),
-      ...(rendering ? { rendering } : {}),
-    });
+    discovery = await discoverImages(discover);
   } catch (error) {
     logger.error(describeError(error));
     return isAirlockError(error) ? ExitCode.badInput : ExitCode.failed;

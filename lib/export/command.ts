@@ -54,9 +54,13 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
   const logger = createLogger({ stream: io.stderr, verbose: options.verbose });
   // helm renders the chart while node loads discovery (yaml, the chart readers): a fifth of `--list`.
   const { startRendering } = await import('../discover/helm-template.ts');
-  const rendering = startRendering(discoverOptionsOf(options, logger));
+  const discover = discoverOptionsOf(options, logger);
+  const rendering = startRendering(discover);
   const { discoverForCommand } = await import('./command-discovery.ts');
-  const discovery = await discoverForCommand(options, io, logger, rendering);
+  const discovery = await discoverForCommand(options, io, logger, {
+    ...discover,
+    ...(rendering ? { rendering } : {}),
+  });
   if (typeof discovery === 'number') return discovery;
   const { runExport } = await import('./command-run.ts');
   return runExport({ options, logger, discovery }, io);

@@ -154,7 +154,7 @@ export const labelImages = async (
   });
 
 /** The length-delimited fields of a protobuf message (strings, messages), by field number; the others skipped. */
-export const lengthDelimitedFields = (message: Buffer): Map<number, Buffer[]> => {
+const lengthDelimitedFields = (message: Buffer): Map<number, Buffer[]> => {
   const fields = new Map<number, Buffer[]>();
   let at = 0;
   const readVarint = (): number => {
@@ -175,7 +175,9 @@ export const lengthDelimitedFields = (message: Buffer): Map<number, Buffer[]> =>
     else if (wireType === 2) {
       const length = readVarint();
       const field = Math.floor(key / 8);
-      fields.set(field, [...(fields.get(field) ?? []), message.subarray(at, at + length)]);
+      const values = fields.get(field) ?? [];
+      values.push(message.subarray(at, at + length));
+      fields.set(field, values);
       at += length;
     } else throw new Error(`protobuf wire type ${wireType} is not one containerd sends`);
   }
@@ -193,21 +195,28 @@ export const containerdVersion = (address: string, timeoutMs?: number): Promise<
     return textField(lengthDelimitedFields(answer), 1);
   });
 
+/** ListImagesResponse{images: 1 Image{name: 1, target: 3 Descriptor{digest: 2}}}. */
+const decodeImageList = (answer: Buffer): Array<{ name: string; digest: string }> =>
+  (lengthDelimitedFields(answer).get(1) ?? []).map((bytes) => {
+    const image = lengthDelimitedFields(bytes);
+    const target = lengthDelimitedFields(image.get(3)?.at(-1) ?? Buffer.alloc(0));
+    return { name: textField(image, 1), digest: textField(target, 2) };
+  });
+
 /**
- * ListImagesRequest{filters: 1} -> ListImagesResponse{images: 1 Image{name: 1, target: 3 Descriptor{digest: 2}}}.
- * The filters are the ones `ctr images ls` takes, OR'ed; containerd walks no content to answer.
+ * One ListImagesRequest{filters: 1} per batch, all on one connection. The filters are the ones `ctr images ls`
+ * takes, OR'ed within a batch; containerd walks no content to answer.
  */
 export const listContainerdImages = (
   options: { address: string; namespace: string },
-  filters: readonly string[],
+  batches: ReadonlyArray<readonly string[]>,
 ): Promise<Array<{ name: string; digest: string }>> =>
   withContainerd(options.address, async (session) => {
-    const request = Buffer.concat(filters.map((filter) => text(1, filter)));
-    const subject = `containerd at ${options.address}`;
-    const answer = await unary(session, { ...options, subject }, IMAGES_LIST, request);
-    return (lengthDelimitedFields(answer).get(1) ?? []).map((bytes) => {
-      const image = lengthDelimitedFields(bytes);
-      const target = lengthDelimitedFields(image.get(3)?.at(-1) ?? Buffer.alloc(0));
-      return { name: textField(image, 1), digest: textField(target, 2) };
-    });
+    const call = { ...options, subject: `containerd at ${options.address}` };
+    const images: Array<{ name: string; digest: string }> = [];
+    for (const filters of batches) {
+      const request = Buffer.concat(filters.map((filter) => text(1, filter)));
+      images.push(...decodeImageList(await unary(session, call, IMAGES_LIST, request)));
+    }
+    return images;
   });

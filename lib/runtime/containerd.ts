@@ -210,10 +210,7 @@ export const createContainerdRuntime = (options: ContainerdOptions): ContainerRu
       // Quoted: a filter value is otherwise cut at runes a future name might hold.
       const filters = names?.map((name) => `name==${JSON.stringify(name)}`);
       const batches = filters === undefined ? [[]] : inBatches(filters, NAME_FILTERS);
-      const images: RuntimeImage[] = [];
-      for (const batch of batches)
-        images.push(...(await listContainerdImages({ address, namespace }, batch)));
-      return images;
+      return listContainerdImages({ address, namespace }, batches);
     },
     importTar,
     // Through containerd's API, not `ctr images label`: one ctr process per name cost more CPU than the import.
