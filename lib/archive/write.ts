@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -110,6 +110,41 @@ const zlibGzipLevel = (options: WriteArchiveOptions): number | undefined => {
   return level === 0 && hasZlibCrc32() ? undefined : level;
 };
 
+const WRITE_BEHIND_BYTES = 8 << 20;
+
+/**
+ * Linux keeps an archive's pages dirty until the final fsync, which then waits for all of them after the last byte
+ * arrived: 0.45 s per 300 MiB here. An fdatasync every 8 MiB, one at a time and not waited for, lets the disk write
+ * while the next bytes download, so the final fsync finds little left to do. A failed flush fails the archive:
+ * Linux reports a writeback error to one fsync only, and that was this one.
+ */
+export async function* writtenBehind(
+  source: AsyncIterable<Buffer>,
+  file: Pick<FileHandle, 'datasync'>,
+): AsyncGenerator<Buffer> {
+  let unflushed = 0;
+  let flushing: Promise<void> | undefined;
+  let failure: unknown;
+  for await (const chunk of source) {
+    if (failure) throw failure;
+    unflushed += chunk.length;
+    if (unflushed >= WRITE_BEHIND_BYTES && !flushing) {
+      unflushed = 0;
+      flushing = file.datasync().then(
+        () => {
+          flushing = undefined;
+        },
+        (error: unknown) => {
+          failure = error;
+        },
+      );
+    }
+    yield chunk;
+  }
+  await flushing;
+  if (failure) throw failure;
+}
+
 /**
  * fsync through a fresh descriptor: Linux flushes the inode's dirty pages whichever descriptor asks.
  * Used on the directory too, so the rename itself survives a power cut.
@@ -151,28 +186,23 @@ export const writeImageArchive = async (options: WriteArchiveOptions): Promise<W
       hash.update(chunk);
       size += chunk.length;
     };
-    output = createWriteStream(partial, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 });
+    const file = await open(partial, 'wx', 0o644);
+    output = createWriteStream(partial, { fd: file, highWaterMark: 1 << 20 });
+    const toFile = (source: AsyncIterable<Buffer>) => writtenBehind(measured(source, onFileChunk), file);
     const steps = signal ? { signal } : {};
     if (zlibLevel !== undefined) {
       // 1 MiB chunks: with the 16 KiB default, zlib's per-call overhead costs as much as level 0's copying.
       const gzip = createGzip({ level: zlibLevel, chunkSize: 1 << 20 });
-      await pipeline(
-        tar,
-        gzip,
-        (source: AsyncIterable<Buffer>) => measured(source, onFileChunk),
-        output,
-        steps,
-      );
+      await pipeline(tar, gzip, toFile, output, steps);
     } else {
-      const file = options.compression === 'gzip' ? storedGzip(tar) : tar;
-      await pipeline(measured(file, onFileChunk), output, steps);
+      await pipeline(toFile(options.compression === 'gzip' ? storedGzip(tar) : tar), output, steps);
     }
     await syncFile(partial);
     await rename(partial, path);
     await syncFile(dirname(path)).catch(() => undefined);
     return { path, size, sha256: hash.digest('hex') };
   } catch (error) {
-    // The file may still be opening when the pipeline fails early: wait, or the open would recreate it after rm.
+    // The stream closes the file on failure; wait for it, so nothing writes to the name rm removes.
     if (output && !output.closed) await once(output.destroy(), 'close').catch(() => undefined);
     await rm(partial, { force: true });
     // Aborting tears the pipeline down, which surfaces as a short layer or a closed stream: report the abort itself.
