@@ -106,12 +106,19 @@ export const measurePhysicalLimit = (context: ExportContext, workload: Workload)
     timeWork(() => downloadEveryBlobOnce(context.rig.registry.url, workload.images)),
   );
 
-/** The same download into files, fsynced: the floor for any export that leaves archives on disk. */
-export const measureDiskLimit = async (context: ExportContext, workload: Workload): Promise<Cell> => {
+/**
+ * The same download into files, fsynced: the floor for any export that leaves archives on disk. With `hashes`,
+ * each byte is also hashed that many times on the way (2: the floor for checked blobs and SHA256SUMS).
+ */
+export const measureDiskLimit = async (
+  context: ExportContext,
+  workload: Workload,
+  hashes = 0,
+): Promise<Cell> => {
   const into = join(context.dir, workload.key, 'blobs');
   return repeat(
     context.reps,
-    () => timeWork(() => downloadEveryBlobOnce(context.rig.registry.url, workload.images, into)),
+    () => timeWork(() => downloadEveryBlobOnce(context.rig.registry.url, workload.images, into, hashes)),
     async () => {
       await rm(into, { recursive: true, force: true });
       await mkdir(into, { recursive: true });

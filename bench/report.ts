@@ -41,6 +41,10 @@ const workloadRows = ({ workload, export: exported, import: imported }: Workload
   return [
     exportRow('physical limit: every blob downloaded once (undici -> /dev/null)', exported.physical),
     exportRow('same download into files, fsynced (the floor for writing archives)', exported.disk),
+    exportRow(
+      'same, each byte hashed twice on the way (the floor for checked blobs and SHA256SUMS)',
+      exported.diskHashed,
+    ),
     {
       ...exportRow(
         'airlock export, gzip level 0 (.tar.gz): ./scripts/export-images.ts, its bundle',

@@ -40,6 +40,8 @@ export interface ExportFigures {
   physical: Cell;
   /** The same download written to files and fsynced. */
   disk: Cell;
+  /** The same again, every byte hashed twice on the way (the blob's digest and the file's checksum). */
+  diskHashed: Cell;
   /** `./scripts/export-images.ts` as an operator runs it (the bundle of `npm ci`), gzip level 0. */
   airlockGzip: Cell;
   airlockNone: Cell;
@@ -135,6 +137,7 @@ const measureWorkload = async (
   step(`${workload.label}: physical limit`);
   const physical = await measurePhysicalLimit(context, workload);
   const disk = await measureDiskLimit(context, workload);
+  const diskHashed = await measureDiskLimit(context, workload, 2);
   step(`${workload.label}: airlock export (--compression none)`);
   const none = await measureAirlockExport(context, workload, { compression: 'none' });
   step(`${workload.label}: airlock export (--compression gzip --gzip-level 0)`);
@@ -168,6 +171,7 @@ const measureWorkload = async (
     export: {
       physical,
       disk,
+      diskHashed,
       airlockGzip: gzip.cell,
       airlockNone: none.cell,
       airlockTsx: tsx.cell,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -128,12 +129,14 @@ const manifestDigests = (built: BuiltImage): Set<string> =>
  * The physical limit of an export: every distinct blob of the workload downloaded once from the same
  * registry, three at a time (the exporter's default concurrency), and thrown away — or, with `into`, written
  * to one file per blob there and fsynced, which is what any tool that leaves files behind must at least do.
- * Returns the bytes read.
+ * `hashes` sha256 passes over every byte on the way: 2 is what an exporter that checks each blob's digest and
+ * records each file's checksum must add. Returns the bytes read.
  */
 export const downloadEveryBlobOnce = async (
   registryUrl: string,
   images: readonly BenchImage[],
   into?: string,
+  hashes = 0,
 ) => {
   const seen = new Set<string>();
   const urls: string[] = [];
@@ -167,7 +170,17 @@ export const downloadEveryBlobOnce = async (
           return bytes;
         }
         const file = join(into, url.slice(url.lastIndexOf(':') + 1));
-        await pipeline(response.body, createWriteStream(file));
+        const hashers = Array.from({ length: hashes }, () => createHash('sha256'));
+        await pipeline(
+          response.body,
+          async function* (source: AsyncIterable<Buffer>) {
+            for await (const chunk of source) {
+              for (const hasher of hashers) hasher.update(chunk);
+              yield chunk;
+            }
+          },
+          createWriteStream(file),
+        );
         const handle = await open(file, 'r');
         try {
           await handle.sync();
