@@ -57,11 +57,14 @@ export const runExportCommand = async (argv: readonly string[], io: CommandIo): 
   const discover = discoverOptionsOf(options, logger);
   const rendering = startRendering(discover);
   const { discoverForCommand } = await import('./command-discovery.ts');
+  // An export also loads its own modules (registry client, archive writer) while discovery waits for helm.
+  const exporting = options.list || options.why ? undefined : import('./command-run.ts');
+  exporting?.catch(() => undefined);
   const discovery = await discoverForCommand(options, io, logger, {
     ...discover,
     ...(rendering ? { rendering } : {}),
   });
   if (typeof discovery === 'number') return discovery;
-  const { runExport } = await import('./command-run.ts');
+  const { runExport } = await (exporting ?? import('./command-run.ts'));
   return runExport({ options, logger, discovery }, io);
 };
