@@ -58,7 +58,8 @@ export const createBlobSource = (
   return {
     async open(repository, descriptor, signal) {
       if (!shared.has(descriptor.digest)) return client.openBlob(repository, descriptor, { signal });
-      return createReadStream(await download(repository, descriptor, signal));
+      // 1 MiB reads: a shared layer is read once per image, and the default 64 KiB means one thread-pool trip per chunk.
+      return createReadStream(await download(repository, descriptor, signal), { highWaterMark: 1 << 20 });
     },
     async dispose() {
       await rm(scratchDir, { recursive: true, force: true });
