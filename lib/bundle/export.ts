@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { buildImporterBundle, buildImporterEntry } from '../../importer/build.ts';
+import { IMPORT_HOOK_LABEL } from '../discover/rendered.ts';
 import type { ImagesJsonEntry } from '../export/outputs.ts';
 import { archiveFileName } from '../export/plan.ts';
 import type { Platform } from '../oci/index.ts';
@@ -15,9 +16,6 @@ import { IMPORTER_MAIN_FILE, type RuntimePlatform, runtimePlatformOf } from './p
 import { type ImporterScripts, type WrittenRuntime, writeImporterRuntime } from './write.ts';
 
 export { IMPORTER_MODES, type ImporterMode } from './modes.ts';
-
-/** The label every object of the chart's import hook carries. */
-export const IMPORT_HOOK_LABEL = { key: 'app.kubernetes.io/component', value: 'image-import' } as const;
 
 /** True when a rendered object carries the import hook's component label. */
 export const rendersImportHook = (manifests: string | undefined): boolean => {

@@ -51,6 +51,19 @@ export const imageInText = (text: string, name?: string): string | undefined => 
   return value;
 };
 
+/**
+ * The images a value holds: one reference, or, under a name that says images (`EXTRA_IMAGES`, `AIRLOCK_IMAGES`),
+ * a list of them separated by newlines, spaces or commas, each read as if named in the singular.
+ */
+export const imagesInValue = (value: string, name: string): string[] => {
+  if (!/images$/i.test(name)) {
+    const written = imageInText(value, name);
+    return written ? [written] : [];
+  }
+  const singular = name.slice(0, -1);
+  return value.split(/[\s,]+/).flatMap((item) => imageInText(item, singular) ?? []);
+};
+
 /** One image found in text, and where in its container or ConfigMap. */
 export interface TextImage {
   written: string;
@@ -111,8 +124,7 @@ export const scanContainerText = (
     if (!isPlainObject(variable) || typeof variable.name !== 'string') continue;
     const at = join(join(path, 'env'), index);
     if (typeof variable.value === 'string') {
-      const written = imageInText(variable.value, variable.name);
-      if (written)
+      for (const written of imagesInValue(variable.value, variable.name))
         images.push({ written, where: `env of container ${name}: ${variable.name} (${at}.value)` });
     }
     const reference = isPlainObject(variable.valueFrom) ? variable.valueFrom.configMapKeyRef : undefined;

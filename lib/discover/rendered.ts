@@ -30,10 +30,22 @@ const SOURCE_COMMENT = /Source:\s*(\S+)/;
 const sourceOf = (comment: string | null | undefined): string | undefined =>
   comment ? SOURCE_COMMENT.exec(comment)?.[1] : undefined;
 
+/** The label every object of airlock's import hook carries (helm/templates/image-import). */
+export const IMPORT_HOOK_LABEL = { key: 'app.kubernetes.io/component', value: 'image-import' } as const;
+
+/** Components of helm/templates/image-import: the hook, the keeper of late nodes, and the cleanup on uninstall. */
+const AIRLOCK_COMPONENTS = new Set([IMPORT_HOOK_LABEL.value, 'image-keeper', 'image-import-cleanup']);
+
 interface ObjectContext {
   file: string;
   /** `Deployment/web` */
   object: string;
+  /**
+   * An object of airlock's own (AIRLOCK_COMPONENTS): its containers run in an image the node already holds
+   * (bundle mode, the keeper) or the importer image `--importer image` writes, so their `image:` is not the
+   * release's; their env (AIRLOCK_IMAGES, with imagePull.extraImages) still is.
+   */
+  airlock: boolean;
 }
 
 const scanObject = (root: Values, context: ObjectContext, scan: ScanState): void => {
@@ -77,7 +89,9 @@ const scanObject = (root: Values, context: ObjectContext, scan: ScanState): void
     }
     if (!isPlainObject(node)) return;
     const image = node.image;
-    if (inContainerList && 'image' in node) {
+    if (inContainerList && context.airlock) {
+      // airlock's own image: see ObjectContext.
+    } else if (inContainerList && 'image' in node) {
       if (typeof image !== 'string' || image.trim() === '') {
         throw new AirlockError(
           'BAD_INPUT',
@@ -119,7 +133,10 @@ const scanManifest = (manifest: Values, file: string, scan: ScanState): void => 
     for (const item of manifest.items) if (isPlainObject(item)) scanManifest(item, file, scan);
     return;
   }
-  scanObject(manifest, { file, object: `${kind}/${name}` }, scan);
+  const labels = isPlainObject(metadata.labels) ? metadata.labels : {};
+  const component = labels[IMPORT_HOOK_LABEL.key];
+  const airlock = typeof component === 'string' && AIRLOCK_COMPONENTS.has(component);
+  scanObject(manifest, { file, object: `${kind}/${name}`, airlock }, scan);
 };
 
 /** Images in the data of the ConfigMaps the workloads mount or read, each credited to the ConfigMap's template. */

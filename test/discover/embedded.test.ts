@@ -100,6 +100,56 @@ describe('scanRendered: images handed to containers as text', () => {
     ]);
   });
 
+  it('reads a list of images from an env value whose name ends in IMAGES, and only there', () => {
+    const document = deployment({
+      env: [
+        { name: 'EXTRA_IMAGES', value: 'quay.io/acme/a:1\nacme/b, registry.example.com/c:2  redis:6379' },
+        { name: 'HELPERS', value: 'quay.io/acme/d:1 quay.io/acme/e:1' },
+        { name: 'MIRROR_IMAGES', value: 'https://mirror.example.com' },
+      ],
+    });
+    expect(found(render(document)).slice(1)).toEqual([
+      'quay.io/acme/a:1 @ Deployment/op: env of container manager: EXTRA_IMAGES (spec.template.spec.containers[0].env[0].value)',
+      'acme/b @ Deployment/op: env of container manager: EXTRA_IMAGES (spec.template.spec.containers[0].env[0].value)',
+      'registry.example.com/c:2 @ Deployment/op: env of container manager: EXTRA_IMAGES (spec.template.spec.containers[0].env[0].value)',
+      'redis:6379 @ Deployment/op: env of container manager: EXTRA_IMAGES (spec.template.spec.containers[0].env[0].value)',
+    ]);
+  });
+
+  it("takes no image: of airlock's own objects, but the images their env names", () => {
+    const own = (component: string, name: string) => ({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name, labels: { 'app.kubernetes.io/component': component } },
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              {
+                name: 'importer',
+                image: 'registry.k8s.io/pause:3.9',
+                env: [{ name: 'AIRLOCK_IMAGES', value: 'acme/op:1\nquay.io/acme/operand:2' }],
+              },
+            ],
+          },
+        },
+      },
+    });
+    const other = {
+      ...own('web', 'web'),
+      metadata: { name: 'web', labels: { 'app.kubernetes.io/component': 'web' } },
+    };
+    expect(found(render(own('image-import', 'hook'), own('image-keeper', 'keeper'), other))).toEqual([
+      'acme/op:1 @ Job/hook: env of container importer: AIRLOCK_IMAGES (spec.template.spec.containers[0].env[0].value)',
+      'quay.io/acme/operand:2 @ Job/hook: env of container importer: AIRLOCK_IMAGES (spec.template.spec.containers[0].env[0].value)',
+      'acme/op:1 @ Job/keeper: env of container importer: AIRLOCK_IMAGES (spec.template.spec.containers[0].env[0].value)',
+      'quay.io/acme/operand:2 @ Job/keeper: env of container importer: AIRLOCK_IMAGES (spec.template.spec.containers[0].env[0].value)',
+      'registry.k8s.io/pause:3.9 @ Job/web: spec.template.spec.containers[0].image',
+      'acme/op:1 @ Job/web: env of container importer: AIRLOCK_IMAGES (spec.template.spec.containers[0].env[0].value)',
+      'quay.io/acme/operand:2 @ Job/web: env of container importer: AIRLOCK_IMAGES (spec.template.spec.containers[0].env[0].value)',
+    ]);
+  });
+
   it('reads the ConfigMaps a workload mounts, projects, loads with envFrom or reads a key of, and no other', () => {
     const configMap = (name: string, data: Record<string, string>) => ({
       apiVersion: 'v1',
