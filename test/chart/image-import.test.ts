@@ -354,6 +354,23 @@ describe.each(helmBinaries())('image-import hook with $name', ({ path: helm }) =
     );
   });
 
+  it('adds imagePull.extraImages to AIRLOCK_IMAGES after the pod specs, each name once', async () => {
+    const spec = onlyPodSpec(
+      await hookJobs(helm, {
+        nodes: ['node-a'],
+        extraImages: ['quay.io/example/operand:2.1', 'airlock/demo-web:1.0.0'],
+      }),
+    );
+    expect(envOf(spec).AIRLOCK_IMAGES).toBe(`${RELEASE_IMAGES}\nquay.io/example/operand:2.1`);
+  });
+
+  it('refuses an imagePull.extraImages entry that is not one reference', async () => {
+    const stderr = await renderChartError(helm, {
+      imagePull: { enabled: true, nodes: ['node-a'], extraImages: ['quay.io/a:1 quay.io/b:1'] },
+    });
+    expect(stderr).toContain('extraImages');
+  });
+
   it('talks to Docker through its socket alone when runtime is docker', async () => {
     const spec = onlyPodSpec(
       await hookJobs(helm, { nodes: ['node-a'], runtime: 'docker', docker: { socket: '/run/docker.sock' } }),

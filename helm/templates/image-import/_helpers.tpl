@@ -39,8 +39,8 @@ The chart's templates whose pods run the release's images. AIRLOCK_IMAGES is rea
 
 {{/*
 Every image reference the release's workload templates render, as written in their pod specs, one per line
-(AIRLOCK_IMAGES): the importer creates these names and no others. Rendered from the templates themselves, so
-values, global.imageRegistry and digests are applied exactly as kubelet will see them.
+(AIRLOCK_IMAGES), then imagePull.extraImages: the importer creates these names and no others. Rendered from the
+templates themselves, so values, global.imageRegistry and digests are applied exactly as kubelet will see them.
 */}}
 {{- define "airlock.imageImport.releaseImages" -}}
 {{- $images := list }}
@@ -54,6 +54,7 @@ values, global.imageRegistry and digests are applied exactly as kubelet will see
 {{- end }}
 {{- end }}
 {{- end }}
+{{- $images = concat $images (.Values.imagePull.extraImages | default list) }}
 {{- $images | uniq | join "\n" }}
 {{- end }}
 
