@@ -5,7 +5,7 @@
 // One 1-node and one 4-node stand-in serve both Helm majors; each major imports a set of its own, so both
 // measure real imports. The chart is the demo chart plus 26 more images in the worker's pod template, with no
 // replicas: the release names 30 images and runs none of them.
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ClusterStatus, startCluster, stopCluster } from '../../rig/cluster/index.ts';
@@ -15,7 +15,7 @@ import { writeImagesDir } from '../../rig/images-dir.ts';
 import { makeRigDir } from '../../rig/workdir.ts';
 import { chartDir } from '../chart/chart-render.ts';
 import { against, type CommandResult, kubectlPath } from '../cluster/helpers.ts';
-import { type AppImages, pushAppImages } from './images-dir.ts';
+import { type AppImages, copyToNodes as copyImagesToNodes, pushAppImages } from './images-dir.ts';
 
 const rig = inject('rig');
 const NODE_IMAGES = '/var/lib/airlock/images';
@@ -57,13 +57,8 @@ const pushExtraImages = async (prefix: string): Promise<string[]> => {
   return references;
 };
 
-const copyToNodes = async (status: ClusterStatus, source: string): Promise<void> => {
-  for (const node of status.nodes) {
-    await rm(join(node.root, NODE_IMAGES), { recursive: true, force: true });
-    await mkdir(join(node.root, NODE_IMAGES, '..'), { recursive: true });
-    await cp(source, join(node.root, NODE_IMAGES), { recursive: true });
-  }
-};
+const copyToNodes = (status: ClusterStatus, source: string): Promise<void> =>
+  copyImagesToNodes(status, NODE_IMAGES, source);
 
 beforeAll(async () => {
   dir = await makeRigDir('airlock-speed-');

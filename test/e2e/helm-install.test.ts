@@ -1,7 +1,7 @@
 // `helm install` for real, Helm 3 and 4, of the demo chart in bundle mode on the cluster stand-in: every node
 // imports through its own containerd, the hook's Jobs run at once, a NotReady node is left out and named, and
 // uninstall leaves nothing of the hook.
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ClusterStatus, downNode, stopCluster } from '../../rig/cluster/index.ts';
@@ -10,7 +10,7 @@ import { ociImage, pushImage } from '../../rig/factory/index.ts';
 import { writeImagesDir } from '../../rig/images-dir.ts';
 import { chartDir } from '../chart/chart-render.ts';
 import type { CommandResult } from '../cluster/helpers.ts';
-import { type AppImages, startAppStandIn } from './images-dir.ts';
+import { type AppImages, copyToNodes as copyImagesToNodes, startAppStandIn } from './images-dir.ts';
 
 const rig = inject('rig');
 const NODE_IMAGES = '/var/lib/airlock/images';
@@ -37,14 +37,7 @@ afterAll(async () => {
   if (status) await stopCluster(join(dir, 'cluster'));
 });
 
-/** What an operator does before each release: the images directory onto every node's disk. */
-const copyToNodes = async (source: string): Promise<void> => {
-  for (const node of status.nodes) {
-    await rm(join(node.root, NODE_IMAGES), { recursive: true, force: true });
-    await mkdir(join(node.root, NODE_IMAGES, '..'), { recursive: true });
-    await cp(source, join(node.root, NODE_IMAGES), { recursive: true });
-  }
-};
+const copyToNodes = (source: string): Promise<void> => copyImagesToNodes(status, NODE_IMAGES, source);
 
 const expectImagesOn = async (nodes: ClusterStatus['nodes'], references: readonly string[]) => {
   for (const node of nodes) {

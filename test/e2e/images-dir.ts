@@ -1,6 +1,6 @@
 // The demo app's images pushed to the rig's registry (the worker pinned by digest), and the chart values that
 // name them: what the e2e tests export with rig/images-dir.ts.
-import { mkdir } from 'node:fs/promises';
+import { cp, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { inject } from 'vitest';
 import { type ClusterStatus, startCluster } from '../../rig/cluster/index.ts';
@@ -62,4 +62,21 @@ export const startAppStandIn = async (rig: Rig, prefix: string, nodes: number): 
   const run = against(status.kubeconfig, join(dir, 'home'));
   const kubectlBinary = await kubectlPath();
   return { dir, apps, imagesDir, status, run, kubectl: (args) => run(kubectlBinary, args) };
+};
+
+/**
+ * What an operator does before each release: the images directory onto every node's disk, at `nodePath`. Copied
+ * beside it, then renamed into place: a pod that the stand-in restarts meanwhile recreates the directory it mounts
+ * (DirectoryOrCreate), empty, and rename replaces an empty directory where a copy into it would fail.
+ */
+export const copyToNodes = async (status: ClusterStatus, nodePath: string, source: string): Promise<void> => {
+  for (const node of status.nodes) {
+    const target = join(node.root, nodePath);
+    const staged = `${target}.new`;
+    await rm(staged, { recursive: true, force: true });
+    await mkdir(join(target, '..'), { recursive: true });
+    await cp(source, staged, { recursive: true });
+    await rm(target, { recursive: true, force: true, maxRetries: 3 });
+    await rename(staged, target);
+  }
 };
