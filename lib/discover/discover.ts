@@ -141,6 +141,9 @@ export const discoverImages = async (options: DiscoverOptions): Promise<Discover
       const rendered = scanRendered(rendering.manifests);
       warnings.push(...rendered.warnings);
       selected = selectRendered(collectImages(rendered.mentions), values, annotations);
+      const own = new Set(collectImages(rendered.own).map((image) => image.reference));
+      selected.notRendered = selected.notRendered.filter((image) => !own.has(image.reference));
+      for (const reference of own) logger.debug(`airlock's own image, not exported: ${reference}`);
     } else {
       selected = selectImages(collectImages(values.mentions), values, annotations, contexts);
     }

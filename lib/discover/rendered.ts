@@ -7,6 +7,8 @@ import { isPlainObject, joinPath as join, type Values } from './yaml-file.ts';
 
 export interface RenderedScan {
   mentions: ImageMention[];
+  /** The `image:` of airlock's own objects (see ObjectContext.airlock): never exported, not even as unrendered. */
+  own: ImageMention[];
   warnings: string[];
 }
 
@@ -90,7 +92,12 @@ const scanObject = (root: Values, context: ObjectContext, scan: ScanState): void
     if (!isPlainObject(node)) return;
     const image = node.image;
     if (inContainerList && context.airlock) {
-      // airlock's own image: see ObjectContext.
+      if (typeof image === 'string' && image.trim() !== '') {
+        scan.own.push({
+          written: image,
+          source: { kind: 'rendered', file: context.file, location: join(path, 'image') },
+        });
+      }
     } else if (inContainerList && 'image' in node) {
       if (typeof image !== 'string' || image.trim() === '') {
         throw new AirlockError(
@@ -166,7 +173,7 @@ const scanUsedConfigMaps = (scan: ScanState): void => {
  * they mount or read (see embedded.ts).
  */
 export const scanRendered = (manifests: string): RenderedScan => {
-  const scan: ScanState = { mentions: [], warnings: [], configMaps: [], configMapUses: [] };
+  const scan: ScanState = { mentions: [], own: [], warnings: [], configMaps: [], configMapUses: [] };
   for (const [index, document] of parseAllDocuments(manifests, { merge: true }).entries()) {
     const contents = document.contents;
     const file =
@@ -187,5 +194,5 @@ export const scanRendered = (manifests: string): RenderedScan => {
     if (isPlainObject(manifest)) scanManifest(manifest, file, scan);
   }
   scanUsedConfigMaps(scan);
-  return { mentions: scan.mentions, warnings: scan.warnings };
+  return { mentions: scan.mentions, own: scan.own, warnings: scan.warnings };
 };

@@ -3,6 +3,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ociImage, pushImage } from '../../rig/factory/index.ts';
+import { chartDir } from '../chart/chart-render.ts';
 import { uniqueRepository } from '../registry/support/registries.ts';
 import {
   errorLines,
@@ -88,6 +89,28 @@ describe('--list and --json', () => {
         .join(''),
     );
     expect(result.stderr).toMatch(/\(rendered with helm v4\./);
+  });
+
+  it("lists the hook's extraImages but not the image the hook runs in, which the nodes hold already", async () => {
+    const result = await runExport([
+      '--chart',
+      chartDir,
+      '--output',
+      await outputDir('hook'),
+      '--list',
+      '--set',
+      'imagePull.enabled=true',
+      '--set',
+      'imagePull.importer.hostImage=registry.k8s.io/pause:3.9',
+      '--set',
+      'imagePull.nodes[0]=node-a',
+      '--set',
+      'imagePull.extraImages[0]=quay.io/example/operand:2.1',
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.split('\n')).toContain('quay.io/example/operand:2.1');
+    expect(result.stdout).toMatch(/demo-web/);
+    expect(`${result.stdout}${result.stderr}`).not.toContain('pause');
   });
 
   it('qualifies a short name the way containerd does', async () => {
