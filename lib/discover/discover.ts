@@ -137,13 +137,15 @@ export const discoverImages = async (options: DiscoverOptions): Promise<Discover
     warnings.push(...values.warnings, ...annotations.warnings);
 
     let selected: RenderedPartition;
+    let own: DiscoveredImage[] = [];
     if (rendering) {
       const rendered = scanRendered(rendering.manifests);
       warnings.push(...rendered.warnings);
       selected = selectRendered(collectImages(rendered.mentions), values, annotations);
-      const own = new Set(collectImages(rendered.own).map((image) => image.reference));
-      selected.notRendered = selected.notRendered.filter((image) => !own.has(image.reference));
-      for (const reference of own) logger.debug(`airlock's own image, not exported: ${reference}`);
+      own = collectImages(rendered.own);
+      selected.notRendered = selected.notRendered.filter(
+        (image) => !own.some((mine) => mine.reference === image.reference),
+      );
     } else {
       selected = selectImages(collectImages(values.mentions), values, annotations, contexts);
     }
@@ -169,6 +171,7 @@ export const discoverImages = async (options: DiscoverOptions): Promise<Discover
     return {
       images,
       notRendered,
+      ...(own.length > 0 ? { own } : {}),
       warnings,
       rendered: rendering !== undefined,
       ...(rendering ? { helmVersion: rendering.version, manifests: rendering.manifests } : {}),

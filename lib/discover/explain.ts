@@ -39,6 +39,9 @@ const matches = (image: DiscoveredImage, query: ImageReference): boolean => {
   return image.parsed.tag === wanted.tag && image.parsed.digest === wanted.digest;
 };
 
+const OWN_STATUS =
+  "airlock's own: the import hook runs in it (on the nodes already, or written by --importer image), not exported";
+
 const statusOf = (image: DiscoveredImage, discovery: DiscoveryResult): string => {
   const unrendered = discovery.notRendered.some((other) => other.reference === image.reference);
   const exported = discovery.images.some((other) => other.reference === image.reference);
@@ -61,10 +64,12 @@ export const explainImage = (discovery: DiscoveryResult, query: string): string[
   }
   const seen = new Set<string>();
   const lines: string[] = [];
-  for (const image of [...discovery.images, ...discovery.notRendered]) {
+  const own = discovery.own ?? [];
+  for (const image of [...discovery.images, ...discovery.notRendered, ...own]) {
     if (seen.has(image.reference) || !matches(image, wanted)) continue;
     seen.add(image.reference);
-    lines.push(`${image.reference}: ${statusOf(image, discovery)}`);
+    const status = own.includes(image) ? OWN_STATUS : statusOf(image, discovery);
+    lines.push(`${image.reference}: ${status}`);
     for (const source of image.sources) lines.push(describeSource(source));
   }
   return lines.length > 0 ? lines : undefined;

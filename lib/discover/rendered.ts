@@ -95,7 +95,11 @@ const scanObject = (root: Values, context: ObjectContext, scan: ScanState): void
       if (typeof image === 'string' && image.trim() !== '') {
         scan.own.push({
           written: image,
-          source: { kind: 'rendered', file: context.file, location: join(path, 'image') },
+          source: {
+            kind: 'rendered',
+            file: context.file,
+            location: `${context.object}: ${join(path, 'image')}`,
+          },
         });
       }
     } else if (inContainerList && 'image' in node) {

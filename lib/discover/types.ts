@@ -37,6 +37,11 @@ export interface DiscoveryResult {
    * Exported only with `includeUnrendered`, in which case they are in `images` too.
    */
   notRendered: DiscoveredImage[];
+  /**
+   * The images airlock's own objects run in (the import hook, the keeper, the cleanup): on the nodes already, or
+   * written by `--importer image`; never exported.
+   */
+  own?: DiscoveredImage[];
   /** One line each, for a person: unpinned tags, pull policies that break in an air gap, fallbacks taken. */
   warnings: string[];
   /** True when `helm template` rendered the chart; false when the list comes from values and annotations only. */

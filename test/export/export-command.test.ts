@@ -111,6 +111,23 @@ describe('--list and --json', () => {
     expect(result.stdout.split('\n')).toContain('quay.io/example/operand:2.1');
     expect(result.stdout).toMatch(/demo-web/);
     expect(`${result.stdout}${result.stderr}`).not.toContain('pause');
+    const why = await runExport([
+      '--chart',
+      chartDir,
+      '--why',
+      'registry.k8s.io/pause:3.9',
+      '--set',
+      'imagePull.enabled=true',
+      '--set',
+      'imagePull.importer.hostImage=registry.k8s.io/pause:3.9',
+      '--set',
+      'imagePull.nodes[0]=node-a',
+    ]);
+    expect(why.code, why.stderr).toBe(0);
+    expect(why.stdout).toMatch(/^registry\.k8s\.io\/pause:3\.9: airlock's own: .*not exported$/m);
+    expect(why.stdout).toMatch(
+      /image-import\/jobs\.yaml: Job\/[^:]+-image-import-node-a: spec\.template\.spec\.containers\[0\]\.image/,
+    );
   });
 
   it('qualifies a short name the way containerd does', async () => {
