@@ -50,6 +50,12 @@ interface ObjectContext {
   airlock: boolean;
 }
 
+/** The image of one of airlock's own containers, at `path` of the object. */
+const ownMention = (written: string, context: ObjectContext, path: string): ImageMention => ({
+  written,
+  source: { kind: 'rendered', file: context.file, location: `${context.object}: ${join(path, 'image')}` },
+});
+
 const scanObject = (root: Values, context: ObjectContext, scan: ScanState): void => {
   const record = (written: string, path: string, strict: boolean, pullPolicy: unknown) => {
     const location = `${context.object}: ${path}`;
@@ -92,16 +98,7 @@ const scanObject = (root: Values, context: ObjectContext, scan: ScanState): void
     if (!isPlainObject(node)) return;
     const image = node.image;
     if (inContainerList && context.airlock) {
-      if (typeof image === 'string' && image.trim() !== '') {
-        scan.own.push({
-          written: image,
-          source: {
-            kind: 'rendered',
-            file: context.file,
-            location: `${context.object}: ${join(path, 'image')}`,
-          },
-        });
-      }
+      if (typeof image === 'string' && image.trim() !== '') scan.own.push(ownMention(image, context, path));
     } else if (inContainerList && 'image' in node) {
       if (typeof image !== 'string' || image.trim() === '') {
         throw new AirlockError(
