@@ -92,37 +92,26 @@ describe('--list and --json', () => {
   });
 
   it("lists the hook's extraImages but not the image the hook runs in, which the nodes hold already", async () => {
+    // The hook on, in a pause image, as an operator exports with the values they install with.
+    const hook = [
+      'imagePull.enabled=true',
+      'imagePull.importer.hostImage=registry.k8s.io/pause:3.9',
+      'imagePull.nodes[0]=node-a',
+      'imagePull.extraImages[0]=quay.io/example/operand:2.1',
+    ].flatMap((value) => ['--set', value]);
     const result = await runExport([
       '--chart',
       chartDir,
       '--output',
       await outputDir('hook'),
       '--list',
-      '--set',
-      'imagePull.enabled=true',
-      '--set',
-      'imagePull.importer.hostImage=registry.k8s.io/pause:3.9',
-      '--set',
-      'imagePull.nodes[0]=node-a',
-      '--set',
-      'imagePull.extraImages[0]=quay.io/example/operand:2.1',
+      ...hook,
     ]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.split('\n')).toContain('quay.io/example/operand:2.1');
     expect(result.stdout).toMatch(/demo-web/);
     expect(`${result.stdout}${result.stderr}`).not.toContain('pause');
-    const why = await runExport([
-      '--chart',
-      chartDir,
-      '--why',
-      'registry.k8s.io/pause:3.9',
-      '--set',
-      'imagePull.enabled=true',
-      '--set',
-      'imagePull.importer.hostImage=registry.k8s.io/pause:3.9',
-      '--set',
-      'imagePull.nodes[0]=node-a',
-    ]);
+    const why = await runExport(['--chart', chartDir, '--why', 'registry.k8s.io/pause:3.9', ...hook]);
     expect(why.code, why.stderr).toBe(0);
     expect(why.stdout).toMatch(/^registry\.k8s\.io\/pause:3\.9: airlock's own: .*not exported$/m);
     expect(why.stdout).toMatch(
